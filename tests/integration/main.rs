@@ -1,0 +1,11 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! Integration tests: one binary, one module per area.
+
+mod fixtures;
+mod wire_agents;
+mod wire_environments;
+mod wire_events;
+mod wire_models;
+mod wire_sessions;
+mod wire_skills;
+mod wire_vaults;

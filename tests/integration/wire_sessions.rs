@@ -1,0 +1,1 @@
+//! Wire fixtures for the sessions family.
