@@ -3,4 +3,12 @@
 //!
 //! This module knows nothing about tasks, stores or the domain model.
 
+mod client;
+mod error;
+pub mod sse;
+pub mod retry;
 pub mod types;
+
+pub use client::{AuthStyle, Client, ClientBuilder, ItemStream, DEFAULT_API_VERSION, DEFAULT_BASE_URL, MANAGED_AGENTS_BETA, SKILLS_LEGACY_BETA};
+pub use error::{ApiError, Error, Operation, Result};
+pub use retry::{RequestKind, RetryPolicy};
