@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt, stream};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -246,8 +246,9 @@ impl ClientBuilder {
 }
 
 fn sensitive_header(value: &str) -> Result<HeaderValue> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| Error::Config("the API key contains characters not allowed in a header".into()))?;
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        Error::Config("the API key contains characters not allowed in a header".into())
+    })?;
     v.set_sensitive(true);
     Ok(v)
 }
@@ -492,9 +493,7 @@ impl Client {
                     rand::random::<f64>(),
                 );
                 match decision {
-                    Decision::Retry(wait)
-                        if tokio::time::Instant::now() + wait < deadline =>
-                    {
+                    Decision::Retry(wait) if tokio::time::Instant::now() + wait < deadline => {
                         tracing::debug!(%operation, ?outcome, ?wait, retries, "retrying");
                         tokio::time::sleep(wait).await;
                         retries += 1;

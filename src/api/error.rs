@@ -95,9 +95,10 @@ impl ApiError {
                 error: Some(e),
                 request_id,
             }) => (e.kind, e.message.unwrap_or_default(), e.details, request_id),
-            Some(ErrorBody { error: None, request_id }) => {
-                (None, lossy_prefix(body), None, request_id)
-            }
+            Some(ErrorBody {
+                error: None,
+                request_id,
+            }) => (None, lossy_prefix(body), None, request_id),
             None => (None, lossy_prefix(body), None, None),
         };
         let error_code = details

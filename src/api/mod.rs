@@ -5,10 +5,14 @@
 
 mod client;
 mod error;
-pub mod sse;
+pub mod follow;
 pub mod retry;
+pub mod sse;
 pub mod types;
 
-pub use client::{AuthStyle, Client, ClientBuilder, ItemStream, DEFAULT_API_VERSION, DEFAULT_BASE_URL, MANAGED_AGENTS_BETA, SKILLS_LEGACY_BETA};
+pub use client::{
+    AuthStyle, Client, ClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, ItemStream,
+    MANAGED_AGENTS_BETA, SKILLS_LEGACY_BETA,
+};
 pub use error::{ApiError, Error, Operation, Result};
 pub use retry::{RequestKind, RetryPolicy};

@@ -131,7 +131,10 @@ impl std::fmt::Display for StreamCut {
 impl std::error::Error for StreamCut {}
 
 /// Decodes SSE frames from a byte stream into items.
-pub(crate) fn decode_sse<S, T>(bytes: S, operation: Operation) -> impl Stream<Item = Result<T>> + Send
+pub(crate) fn decode_sse<S, T>(
+    bytes: S,
+    operation: Operation,
+) -> impl Stream<Item = Result<T>> + Send
 where
     S: Stream<Item = std::result::Result<Bytes, StreamCut>> + Send + 'static,
     T: DeserializeOwned + Send + 'static,
@@ -143,13 +146,15 @@ where
                 Frame::Skip => None,
                 Frame::Error(e) => Some(Err(e)),
             },
-            Err(sse_stream::Error::Body(source)) => Some(Err(match source.downcast::<StreamCut>() {
-                Ok(cut) => cut.0,
-                Err(other) => Error::Stream {
-                    operation: operation.clone(),
-                    message: other.to_string(),
-                },
-            })),
+            Err(sse_stream::Error::Body(source)) => {
+                Some(Err(match source.downcast::<StreamCut>() {
+                    Ok(cut) => cut.0,
+                    Err(other) => Error::Stream {
+                        operation: operation.clone(),
+                        message: other.to_string(),
+                    },
+                }))
+            }
             Err(other) => Some(Err(Error::Stream {
                 operation: operation.clone(),
                 message: format!("invalid SSE: {other}"),
@@ -176,5 +181,168 @@ impl Client {
             inner: Box::pin(decode_sse(bytes, operation)),
             request_id,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::stream;
+    use serde_json::{Value, json};
+
+    fn op() -> Operation {
+        Operation {
+            method: "GET".into(),
+            path: "/v1/sessions/s/events/stream".into(),
+        }
+    }
+
+    /// A body exercising the parser: CRLF and CR line ends, comments, pings, empty data,
+    /// multi-line data, an error frame, an unknown type, frames without `event:`, multi-byte
+    /// UTF-8 (2-, 3- and 4-byte sequences), `id:`/`retry:` fields.
+    const CORPUS: &str = concat!(
+        ": connected\n\n",
+        "event: session.status_running\n",
+        "data: {\"type\":\"session.status_running\",\"id\":\"sevt_1\",\"processed_at\":\"2026-03-15T10:00:02Z\"}\n\n",
+        "event: ping\ndata: {}\n\n",
+        "event: agent.message\r\n",
+        "data: {\"type\":\"agent.message\",\"id\":\"sevt_2\",\r\n",
+        "data: \"content\":[{\"type\":\"text\",\"text\":\"22°C — ✓ 日本 🦀\"}],\"processed_at\":\"2026-03-15T10:00:03Z\"}\r\n\r\n",
+        ": heartbeat\n\n",
+        "event: error\n",
+        "data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"},\"request_id\":\"req_1\"}\n\n",
+        "id: 7\nretry: 1000\n",
+        "event: brand.new_type\rdata: {\"type\":\"brand.new_type\",\"id\":\"sevt_3\",\"x\":[1,2]}\r\r",
+        "event: session.status_idle\n",
+        "data:\n\n",
+        "data: {\"type\":\"session.status_idle\",\"id\":\"sevt_4\",\"stop_reason\":{\"type\":\"end_turn\"}}\n\n",
+        "event: agent.message\ndata: {not json\n\n",
+    );
+
+    #[derive(Debug, PartialEq)]
+    enum Out {
+        Item(Value),
+        Api(Option<String>, String),
+        Decode,
+    }
+
+    async fn run(chunks: Vec<Vec<u8>>) -> Vec<Out> {
+        let bytes = stream::iter(
+            chunks
+                .into_iter()
+                .map(|c| Ok::<_, StreamCut>(Bytes::from(c))),
+        );
+        decode_sse::<_, Value>(bytes, op())
+            .map(|r| match r {
+                Ok(v) => Out::Item(v),
+                Err(Error::Api(e)) => Out::Api(e.error_type.clone(), e.message.clone()),
+                Err(Error::Decode { .. }) => Out::Decode,
+                Err(e) => panic!("unexpected error {e}"),
+            })
+            .collect()
+            .await
+    }
+
+    fn expected() -> Vec<Out> {
+        vec![
+            Out::Item(
+                json!({"type":"session.status_running","id":"sevt_1","processed_at":"2026-03-15T10:00:02Z"}),
+            ),
+            Out::Item(
+                json!({"type":"agent.message","id":"sevt_2","content":[{"type":"text","text":"22°C — ✓ 日本 🦀"}],"processed_at":"2026-03-15T10:00:03Z"}),
+            ),
+            Out::Api(Some("overloaded_error".into()), "Overloaded".into()),
+            Out::Item(json!({"type":"brand.new_type","id":"sevt_3","x":[1,2]})),
+            Out::Item(
+                json!({"type":"session.status_idle","id":"sevt_4","stop_reason":{"type":"end_turn"}}),
+            ),
+            Out::Decode,
+        ]
+    }
+
+    #[tokio::test]
+    async fn whole_body_decodes_to_the_expected_frames() {
+        assert_eq!(run(vec![CORPUS.as_bytes().to_vec()]).await, expected());
+    }
+
+    #[tokio::test]
+    async fn every_split_point_gives_the_same_frames() {
+        let body = CORPUS.as_bytes();
+        // Includes splits inside multi-byte characters and between CR and LF.
+        assert!(body.windows(2).any(|w| w == b"\r\n"));
+        for i in 0..=body.len() {
+            let got = run(vec![body[..i].to_vec(), body[i..].to_vec()]).await;
+            assert_eq!(got, expected(), "split at byte {i}");
+        }
+    }
+
+    #[tokio::test]
+    async fn one_byte_chunks_give_the_same_frames() {
+        let chunks = CORPUS.bytes().map(|b| vec![b]).collect();
+        assert_eq!(run(chunks).await, expected());
+    }
+
+    #[tokio::test]
+    async fn incomplete_final_frame_is_dropped() {
+        let body = "event: a\ndata: {\"type\":\"a\"}\n\nevent: b\ndata: {\"type\":\"b\"}";
+        let got = run(vec![body.as_bytes().to_vec()]).await;
+        assert_eq!(got, vec![Out::Item(json!({"type":"a"}))]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_connection_is_reported_as_stalled() {
+        let idle = Duration::from_secs(30);
+        let first = stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(
+            b"event: x\ndata: {\"type\":\"x\"}\n\n",
+        ))]);
+        let body = first.chain(stream::pending());
+        let started = tokio::time::Instant::now();
+        let out: Vec<Result<Value>> = decode_sse(with_idle_timeout(body, idle, op()), op())
+            .collect()
+            .await;
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].as_ref().ok(), Some(&json!({"type":"x"})));
+        assert!(matches!(out[1], Err(Error::StreamStalled { idle: i, .. }) if i == idle));
+        assert_eq!(started.elapsed(), idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn heartbeats_keep_a_quiet_stream_alive() {
+        // A comment every 20 s with a 30 s idle timeout: 10 heartbeats, then a real event.
+        let idle = Duration::from_secs(30);
+        let beats = stream::unfold(0u32, |n| async move {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            let chunk: &'static [u8] = if n < 10 {
+                b": ping\n\n"
+            } else {
+                b"event: x\ndata: {\"type\":\"x\"}\n\n"
+            };
+            (n <= 10).then(|| (Ok::<_, std::io::Error>(Bytes::from_static(chunk)), n + 1))
+        });
+        let out: Vec<Result<Value>> = decode_sse(with_idle_timeout(beats, idle, op()), op())
+            .collect()
+            .await;
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].as_ref().ok(), Some(&json!({"type":"x"})));
+    }
+
+    #[tokio::test]
+    async fn a_cut_body_ends_the_stream_with_an_error() {
+        let body = stream::iter(vec![
+            Ok(Bytes::from_static(
+                b"event: x\ndata: {\"type\":\"x\"}\n\nevent: y\nda",
+            )),
+            Err(std::io::Error::other("reset by peer")),
+        ]);
+        let out: Vec<Result<Value>> =
+            decode_sse(with_idle_timeout(body, Duration::from_secs(5), op()), op())
+                .collect()
+                .await;
+        assert_eq!(out.len(), 2);
+        assert!(out[0].is_ok());
+        match &out[1] {
+            Err(Error::Stream { message, .. }) => assert!(message.contains("reset by peer")),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -44,8 +44,14 @@ where
 {
     let text = value.to_string();
     let mut de = serde_json::Deserializer::from_str(&text);
-    let decoded: T = serde_path_to_error::deserialize(&mut de)
-        .unwrap_or_else(|e| panic!("{}: decode failed at {}: {}", path.display(), e.path(), e.inner()));
+    let decoded: T = serde_path_to_error::deserialize(&mut de).unwrap_or_else(|e| {
+        panic!(
+            "{}: decode failed at {}: {}",
+            path.display(),
+            e.path(),
+            e.inner()
+        )
+    });
     let encoded = serde_json::to_value(&decoded).unwrap();
     assert_json_equivalent(path, &normalise(value.clone()), &normalise(encoded.clone()));
     let again: T = serde_json::from_value(encoded).unwrap();

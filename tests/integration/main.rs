@@ -2,6 +2,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod fixtures;
+mod follow;
 mod retry;
 mod wire_agents;
 mod wire_environments;

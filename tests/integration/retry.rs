@@ -71,11 +71,17 @@ fn decision_table() {
 #[test]
 fn retries_stop_at_max_retries() {
     let p = RetryPolicy::default();
-    assert!(matches!(p.decide(Read, Status(500), None, None, 1, 0.0), Decision::Retry(_)));
+    assert!(matches!(
+        p.decide(Read, Status(500), None, None, 1, 0.0),
+        Decision::Retry(_)
+    ));
     assert_eq!(p.decide(Read, Status(500), None, None, 2, 0.0), Fail);
     // A create that exhausted its retries on 529 surfaces the API error, not OutcomeUnknown.
     assert_eq!(p.decide(Create, Status(529), None, None, 2, 0.0), Fail);
-    assert_eq!(RetryPolicy::none().decide(Read, Status(500), None, None, 0, 0.0), Fail);
+    assert_eq!(
+        RetryPolicy::none().decide(Read, Status(500), None, None, 0, 0.0),
+        Fail
+    );
 }
 
 #[test]
@@ -86,7 +92,10 @@ fn backoff_doubles_caps_and_jitters_down_by_at_most_a_quarter() {
         let n = n as u32;
         assert_eq!(p.backoff(n, 0.0), Duration::from_secs_f64(*secs), "n={n}");
         let low = p.backoff(n, 0.999_999);
-        assert!(low >= Duration::from_secs_f64(secs * 0.75 - 1e-6), "n={n}: {low:?}");
+        assert!(
+            low >= Duration::from_secs_f64(secs * 0.75 - 1e-6),
+            "n={n}: {low:?}"
+        );
         assert!(low < p.backoff(n, 0.0));
     }
     assert_eq!(p.backoff(1000, 0.0), Duration::from_secs(8));
@@ -96,11 +105,20 @@ fn backoff_doubles_caps_and_jitters_down_by_at_most_a_quarter() {
 fn retry_after_is_honoured_up_to_the_cap() {
     let p = RetryPolicy::default();
     let wait = Some(Duration::from_secs(7));
-    assert_eq!(p.decide(Read, Status(429), None, wait, 0, 0.5), Decision::Retry(Duration::from_secs(7)));
+    assert_eq!(
+        p.decide(Read, Status(429), None, wait, 0, 0.5),
+        Decision::Retry(Duration::from_secs(7))
+    );
     let long = Some(Duration::from_secs(61));
     assert_eq!(p.decide(Read, Status(429), None, long, 0, 0.5), Fail);
-    let p = RetryPolicy { retry_after_cap: Duration::from_secs(120), ..RetryPolicy::default() };
-    assert_eq!(p.decide(Read, Status(429), None, long, 0, 0.0), Decision::Retry(Duration::from_secs(61)));
+    let p = RetryPolicy {
+        retry_after_cap: Duration::from_secs(120),
+        ..RetryPolicy::default()
+    };
+    assert_eq!(
+        p.decide(Read, Status(429), None, long, 0, 0.0),
+        Decision::Retry(Duration::from_secs(61))
+    );
 }
 
 fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -117,26 +135,48 @@ fn retry_after_parsing() {
     let p = |pairs: &[(&'static str, &str)]| parse_retry_after(&headers(pairs), now);
     assert_eq!(p(&[]), None);
     assert_eq!(p(&[("retry-after", "3")]), Some(Duration::from_secs(3)));
-    assert_eq!(p(&[("retry-after", "1.5")]), Some(Duration::from_millis(1500)));
+    assert_eq!(
+        p(&[("retry-after", "1.5")]),
+        Some(Duration::from_millis(1500))
+    );
     assert_eq!(p(&[("retry-after", " 2 ")]), Some(Duration::from_secs(2)));
     assert_eq!(p(&[("retry-after", "0")]), None);
     assert_eq!(p(&[("retry-after", "-4")]), None);
     assert_eq!(p(&[("retry-after", "soon")]), None);
     assert_eq!(p(&[("retry-after", "NaN")]), None);
     // retry-after-ms wins over retry-after.
-    assert_eq!(p(&[("retry-after-ms", "250"), ("retry-after", "9")]), Some(Duration::from_millis(250)));
-    assert_eq!(p(&[("retry-after-ms", "junk"), ("retry-after", "9")]), Some(Duration::from_secs(9)));
+    assert_eq!(
+        p(&[("retry-after-ms", "250"), ("retry-after", "9")]),
+        Some(Duration::from_millis(250))
+    );
+    assert_eq!(
+        p(&[("retry-after-ms", "junk"), ("retry-after", "9")]),
+        Some(Duration::from_secs(9))
+    );
     // HTTP date, 30 s after `now`.
-    let date = chrono::DateTime::from_timestamp(1_780_000_030, 0).unwrap().to_rfc2822();
+    let date = chrono::DateTime::from_timestamp(1_780_000_030, 0)
+        .unwrap()
+        .to_rfc2822();
     assert_eq!(p(&[("retry-after", &date)]), Some(Duration::from_secs(30)));
-    let past = chrono::DateTime::from_timestamp(1_779_999_000, 0).unwrap().to_rfc2822();
+    let past = chrono::DateTime::from_timestamp(1_779_999_000, 0)
+        .unwrap()
+        .to_rfc2822();
     assert_eq!(p(&[("retry-after", &past)]), None);
 }
 
 #[test]
 fn should_retry_header_parsing() {
-    assert_eq!(parse_should_retry(&headers(&[("x-should-retry", "true")])), Some(true));
-    assert_eq!(parse_should_retry(&headers(&[("x-should-retry", "false")])), Some(false));
-    assert_eq!(parse_should_retry(&headers(&[("x-should-retry", "maybe")])), None);
+    assert_eq!(
+        parse_should_retry(&headers(&[("x-should-retry", "true")])),
+        Some(true)
+    );
+    assert_eq!(
+        parse_should_retry(&headers(&[("x-should-retry", "false")])),
+        Some(false)
+    );
+    assert_eq!(
+        parse_should_retry(&headers(&[("x-should-retry", "maybe")])),
+        None
+    );
     assert_eq!(parse_should_retry(&headers(&[])), None);
 }

@@ -226,7 +226,10 @@ mod tests {
     fn known_variants_round_trip() {
         let v: Net = serde_json::from_value(json!({"type": "unrestricted"})).unwrap();
         assert_eq!(v, Net::Unrestricted);
-        assert_eq!(serde_json::to_value(&v).unwrap(), json!({"type": "unrestricted"}));
+        assert_eq!(
+            serde_json::to_value(&v).unwrap(),
+            json!({"type": "unrestricted"})
+        );
         let raw = json!({"type": "limited", "allowed_hosts": ["a.example"]});
         let v: Net = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(v.type_name(), "limited");
