@@ -56,6 +56,24 @@ pub(crate) enum Family {
     Models,
 }
 
+impl Family {
+    /// The family of a request path (`/v1/skills…` → skills, `/v1/models…` → models).
+    pub(crate) fn of_path(path: &str) -> Self {
+        let path = path.trim_start_matches('/');
+        let resource = path
+            .strip_prefix("v1/")
+            .unwrap_or(path)
+            .split(['/', '?'])
+            .next()
+            .unwrap_or_default();
+        match resource {
+            "skills" => Family::Skills,
+            "models" => Family::Models,
+            _ => Family::ManagedAgents,
+        }
+    }
+}
+
 /// Builder for [`Client`].
 #[derive(Clone)]
 pub struct ClientBuilder {
@@ -311,13 +329,14 @@ pub(crate) struct Request {
 
 impl Request {
     pub(crate) fn get(path: impl Into<String>) -> Self {
+        let path = path.into();
         Self {
             method: Method::GET,
-            path: path.into(),
+            family: Family::of_path(&path),
+            path,
             query: Vec::new(),
             body: Body::Empty,
             kind: RequestKind::Read,
-            family: Family::ManagedAgents,
             accept: None,
         }
     }
@@ -343,10 +362,6 @@ impl Request {
     }
     pub(crate) fn query(mut self, query: Vec<(String, String)>) -> Self {
         self.query.extend(query);
-        self
-    }
-    pub(crate) fn family(mut self, family: Family) -> Self {
-        self.family = family;
         self
     }
     pub(crate) fn operation(&self) -> Operation {
@@ -382,6 +397,38 @@ impl Client {
             builder = builder.base_url(base);
         }
         builder.build()
+    }
+
+    /// `GET` any path (e.g. `/v1/agents/agent_1`) and decode the JSON response: an escape
+    /// hatch for endpoints this crate does not type yet. Beta headers follow the path's family.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T> {
+        let query = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.call(Request::get(path).query(query)).await
+    }
+
+    /// `POST` a JSON body to any path and decode the JSON response. `kind` tells the retry
+    /// policy whether the call may be repeated ([`RequestKind::Create`] for creates and sends).
+    pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        kind: RequestKind,
+    ) -> Result<T> {
+        self.call(Request::post(path, kind).json(body)?).await
+    }
+
+    /// `DELETE` any path; an empty (204) answer yields a [`Deleted`](super::types::Deleted)
+    /// with `id` set to the path's last segment.
+    pub async fn delete_path(&self, path: &str) -> Result<super::types::Deleted> {
+        let id = path.rsplit('/').next().unwrap_or_default().to_owned();
+        self.call_deleted(Request::delete(path), &id).await
     }
 
     /// The base URL requests go to.

@@ -1,9 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 //! Integration tests: one binary, one module per area.
 
+mod client;
 mod fixtures;
 mod follow;
 mod retry;
+mod support;
 mod wire_agents;
 mod wire_environments;
 mod wire_events;
