@@ -765,7 +765,10 @@ pub struct AgentToolsetParams {
 
 /// A per-tool override of the built-in toolset, discriminated by `name` (request; the optional
 /// `type` the SDK allows is never sent).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Decoding mirrors the `type`-tagged unions: a known `name` with a bad payload is an error
+/// naming the path; an unknown or missing `name` is kept whole as `Other`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "name")]
 #[non_exhaustive]
 pub enum AgentToolConfigParams {
@@ -793,9 +796,45 @@ pub enum AgentToolConfigParams {
     /// `web_search`, with its domain lists and user location.
     #[serde(rename = "web_search")]
     WebSearch(WebSearchConfigParams),
-    /// A tool this crate does not model, sent as given (must contain `name`).
+    /// A tool this crate does not model, sent as given (should contain `name`).
     #[serde(untagged)]
     Other(serde_json::Value),
+}
+
+impl<'de> Deserialize<'de> for AgentToolConfigParams {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        fn variant<T, E>(name: &str, value: serde_json::Value) -> Result<T, E>
+        where
+            T: serde::de::DeserializeOwned,
+            E: serde::de::Error,
+        {
+            serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+                let path = err.path().to_string();
+                if path == "." {
+                    E::custom(format_args!("in `{name}`: {}", err.inner()))
+                } else {
+                    E::custom(format_args!("in `{name}` at `{path}`: {}", err.inner()))
+                }
+            })
+        }
+
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let name = value
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(str::to_owned);
+        match name.as_deref() {
+            Some(n @ "bash") => variant(n, value).map(Self::Bash),
+            Some(n @ "edit") => variant(n, value).map(Self::Edit),
+            Some(n @ "read") => variant(n, value).map(Self::Read),
+            Some(n @ "write") => variant(n, value).map(Self::Write),
+            Some(n @ "glob") => variant(n, value).map(Self::Glob),
+            Some(n @ "grep") => variant(n, value).map(Self::Grep),
+            Some(n @ "web_fetch") => variant(n, value).map(Self::WebFetch),
+            Some(n @ "web_search") => variant(n, value).map(Self::WebSearch),
+            _ => Ok(Self::Other(value)),
+        }
+    }
 }
 
 /// Request override for `web_fetch`.
@@ -1108,13 +1147,31 @@ tagged_union! {
     }
 }
 
-/// A resolved agent reference `{id, version}`.
+/// A resolved agent reference `{type:"agent", id, version}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentReference {
+    /// Always `agent` (inside [`RosterAgent`] the union writes the tag instead).
+    #[serde(rename = "type", default = "agent_kind")]
+    pub kind: String,
     /// Agent id.
     pub id: AgentId,
     /// Concrete agent version.
     pub version: u64,
+}
+
+fn agent_kind() -> String {
+    "agent".to_owned()
+}
+
+impl AgentReference {
+    /// A reference to `id` at `version`.
+    pub fn new(id: impl Into<AgentId>, version: u64) -> Self {
+        Self {
+            kind: agent_kind(),
+            id: id.into(),
+            version,
+        }
+    }
 }
 
 /// An advisor model `{model}` (coordinator roster entry and enabled `advisor` member).
