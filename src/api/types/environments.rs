@@ -109,11 +109,7 @@ pub struct LimitedNetwork {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Packages {
     /// `packages` when present; the SDK marks it optional (may be absent or null).
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Ubuntu/Debian packages.
     #[serde(default)]
