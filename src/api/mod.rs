@@ -6,6 +6,7 @@
 mod client;
 mod error;
 pub mod follow;
+pub mod resources;
 pub mod retry;
 pub mod sse;
 pub mod types;
