@@ -12,9 +12,15 @@ use super::retry::RequestKind;
 
 pub mod agents;
 pub mod environments;
+pub mod models;
+pub mod skills;
+pub mod vaults;
 
 pub use agents::Agents;
 pub use environments::Environments;
+pub use models::Models;
+pub use skills::{SkillVersions, Skills};
+pub use vaults::{Credentials, Vaults};
 
 impl Client {
     /// Agents and agent versions (`/v1/agents`).
@@ -24,6 +30,18 @@ impl Client {
     /// Environments (`/v1/environments`).
     pub fn environments(&self) -> Environments<'_> {
         Environments { client: self }
+    }
+    /// Vaults and their credentials (`/v1/vaults`).
+    pub fn vaults(&self) -> Vaults<'_> {
+        Vaults { client: self }
+    }
+    /// Skills and skill versions (`/v1/skills`).
+    pub fn skills(&self) -> Skills<'_> {
+        Skills { client: self }
+    }
+    /// Models (`/v1/models`).
+    pub fn models(&self) -> Models<'_> {
+        Models { client: self }
     }
 }
 

@@ -9,8 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::agents::open_enum;
 use super::common::{EnvironmentId, Metadata, MetadataPatch, Timestamp};
+use super::macros::open_enum;
 use super::macros::tagged_union;
 
 /// A Managed Agents `environment` (reference environments.md §2).

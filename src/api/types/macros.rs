@@ -39,6 +39,97 @@ macro_rules! string_id {
 }
 pub(crate) use string_id;
 
+/// Declares a plain string enum with an open set of values: the known values plus an
+/// `Other(String)` fallback that keeps an unknown value verbatim (serialised back unchanged).
+///
+/// ```text
+/// open_enum! {
+///     /// docs
+///     pub enum Speed {
+///         /// docs
+///         "standard" => Standard,
+///     }
+/// }
+/// ```
+macro_rules! open_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $lit:literal => $variant:ident
+            ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        $vis enum $name {
+            $(
+                $(#[$vmeta])*
+                $variant,
+            )+
+            /// A value this version of the crate does not model, kept verbatim.
+            Other(String),
+        }
+
+        impl $name {
+            /// Every value this crate models, in declaration order.
+            pub const KNOWN_VALUES: &'static [&'static str] = &[$($lit),+];
+
+            /// The wire string.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Self::$variant => $lit, )+
+                    Self::Other(s) => s.as_str(),
+                }
+            }
+
+            /// Whether this is the forward-compatible `Other` variant.
+            pub fn is_other(&self) -> bool {
+                matches!(self, Self::Other(_))
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                match s {
+                    $( $lit => Self::$variant, )+
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                match s.as_str() {
+                    $( $lit => Self::$variant, )+
+                    _ => Self::Other(s),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <String as serde::Deserialize>::deserialize(deserializer).map(Self::from)
+            }
+        }
+    };
+}
+pub(crate) use open_enum;
+
 /// Declares a `type`-tagged union with a forward-compatible `Other(serde_json::Value)` variant.
 ///
 /// ```text

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::common::{ModelId, Timestamp};
-use super::vaults::open_enum;
+use super::macros::open_enum;
 
 fn model_type() -> String {
     "model".to_owned()

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::common::{SkillId, Timestamp};
-use super::vaults::open_enum;
+use super::macros::open_enum;
 
 open_enum! {
     /// Where a skill comes from (`BetaSkillSource.type`; the legacy shape's `source` string).
