@@ -315,6 +315,7 @@ mod tests {
 
     #[test]
     fn known_variants_round_trip() {
+        assert_eq!(Net::KNOWN_TYPES, ["unrestricted", "limited"]);
         let v: Net = serde_json::from_value(json!({"type": "unrestricted"})).unwrap();
         assert_eq!(v, Net::Unrestricted);
         assert_eq!(
