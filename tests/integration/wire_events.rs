@@ -8,7 +8,7 @@ use claude_agents::api::types::sessions::Budget;
 use serde_json::{Value, json};
 
 use crate::fixtures::{check_family, fixtures, round_trip};
-use crate::wire_sessions::request_fixture;
+use crate::wire_sessions::{pairs, request_fixture};
 
 /// The persisted event types listed in reference `sessions.md` §11.
 const REFERENCE_TYPES: [&str; 42] = [
@@ -485,12 +485,8 @@ fn list_and_stream_queries() {
         },
     }
     .to_query();
-    let pairs: Vec<(&str, &str)> = query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     assert_eq!(
-        pairs,
+        pairs(&query),
         [
             ("limit", "100"),
             ("order", "desc"),
@@ -503,12 +499,8 @@ fn list_and_stream_queries() {
 
     assert!(StreamParams::default().to_query().is_empty());
     let query = StreamParams::with_previews().to_query();
-    let pairs: Vec<(&str, &str)> = query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     assert_eq!(
-        pairs,
+        pairs(&query),
         [
             ("event_deltas[]", "agent.message"),
             ("event_deltas[]", "agent.thinking")

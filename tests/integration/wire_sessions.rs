@@ -14,17 +14,29 @@ use crate::fixtures::{check_family, round_trip};
 
 const TOKEN: &str = "ghp_xxxxxxxxxxxxxxxxxxxx";
 
-/// The `value` of `tests/fixtures/<family>/requests/<name>.json`: a request body validated
-/// against the SDK's params type by `validate.py`, compared here byte for byte.
-pub(crate) fn request_fixture(family: &str, name: &str) -> Value {
+/// The `value` of `tests/fixtures/<family>/<name>.json`.
+fn fixture_value(family: &str, name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(family)
-        .join("requests")
         .join(format!("{name}.json"));
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     doc["value"].clone()
+}
+
+/// The `value` of `tests/fixtures/<family>/requests/<name>.json`: a request body validated
+/// against the SDK's params type by `validate.py`, compared here byte for byte.
+pub(crate) fn request_fixture(family: &str, name: &str) -> Value {
+    fixture_value(family, &format!("requests/{name}"))
+}
+
+/// Query pairs as `&str` tuples, for comparing with literals.
+pub(crate) fn pairs(query: &[(String, String)]) -> Vec<(&str, &str)> {
+    query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 #[test]
@@ -60,16 +72,10 @@ fn fixtures_round_trip() {
     });
 }
 
-fn fixture(name: &str) -> Value {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/sessions/{name}.json"));
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    doc["value"].clone()
-}
-
 #[test]
 fn full_session_decodes_typed() {
-    let session: Session = serde_json::from_value(fixture("session_full")).unwrap();
+    let session: Session =
+        serde_json::from_value(fixture_value("sessions", "session_full")).unwrap();
     assert_eq!(session.kind, "session");
     assert_eq!(session.status, SessionStatus::Idle);
     assert_eq!(session.agent.version, 3);
@@ -107,7 +113,8 @@ fn full_session_decodes_typed() {
     assert_eq!(session.stats.active_seconds, Some(42.7));
 
     let coordinator: Session =
-        serde_json::from_value(fixture("session_multiagent_coordinator")).unwrap();
+        serde_json::from_value(fixture_value("sessions", "session_multiagent_coordinator"))
+            .unwrap();
     let Some(SessionMultiagent::Coordinator(c)) = &coordinator.agent.multiagent else {
         panic!()
     };
@@ -296,13 +303,6 @@ fn add_file_resource_body() {
         serde_json::to_value(&body).unwrap(),
         request_fixture("sessions", "add_file_resource")
     );
-}
-
-fn pairs(query: &[(String, String)]) -> Vec<(&str, &str)> {
-    query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
 }
 
 #[test]
