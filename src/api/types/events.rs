@@ -11,93 +11,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::common::{CredentialId, EventId, FileId, Metadata, Order, ThreadId, Timestamp, VaultId};
-use super::macros::{string_id, tagged_union};
+use super::macros::{open_enum, string_id, tagged_union};
 use super::sessions::{Budget, SessionAgent, SessionUsageSnapshot};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers shared with `sessions.rs`
 // ---------------------------------------------------------------------------------------------
-
-/// Declares an open string enum: known values as variants plus `Other(String)` keeping any value
-/// this version of the crate does not know (the API adds enum values without notice).
-macro_rules! open_enum {
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident {
-            $(
-                $(#[$vmeta:meta])*
-                $lit:literal => $variant:ident
-            ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        $vis enum $name {
-            $(
-                $(#[$vmeta])*
-                $variant,
-            )+
-            /// A value this version of the crate does not know, kept verbatim.
-            Other(String),
-        }
-
-        impl $name {
-            /// Every value this crate models, in declaration order.
-            pub const KNOWN_VALUES: &'static [&'static str] = &[$($lit),+];
-
-            /// The wire string.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( Self::$variant => $lit, )+
-                    Self::Other(s) => s,
-                }
-            }
-
-            /// Whether this is a value the crate does not know.
-            pub fn is_other(&self) -> bool {
-                matches!(self, Self::Other(_))
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                match s {
-                    $( $lit => Self::$variant, )+
-                    other => Self::Other(other.to_owned()),
-                }
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(s: String) -> Self {
-                match s.as_str() {
-                    $( $lit => Self::$variant, )+
-                    _ => Self::Other(s),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                <String as serde::Deserialize>::deserialize(deserializer).map(Self::from)
-            }
-        }
-    };
-}
-pub(crate) use open_enum;
 
 /// Deserialises a field that distinguishes "absent" (outer `None`, via `#[serde(default)]`) from
 /// "present and `null`" (`Some(None)`).

@@ -14,8 +14,8 @@ use super::common::{
     AgentId, EnvironmentId, FileId, Metadata, MetadataPatch, ModelId, Money, Order, ResourceId,
     SessionId, ThreadId, Timestamp, VaultId,
 };
-use super::events::{CreatedAtRange, EventParam, OutcomeId, open_enum, push_created_at};
-use super::macros::{string_id, tagged_union};
+use super::events::{CreatedAtRange, EventParam, OutcomeId, push_created_at};
+use super::macros::{open_enum, string_id, tagged_union};
 
 string_id! {
     /// A memory store id (`memstore_…`).
