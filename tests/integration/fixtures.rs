@@ -98,3 +98,12 @@ pub fn check_family(family: &str, mut check: impl FnMut(&Path, &str, &Value) -> 
         );
     }
 }
+
+/// Decodes `json` as `T` with path tracking (as the client does) and returns the error's JSON
+/// path and message.
+pub fn decode_err<T: DeserializeOwned + std::fmt::Debug>(json: &str) -> (String, String) {
+    let err =
+        serde_path_to_error::deserialize::<_, T>(&mut serde_json::Deserializer::from_str(json))
+            .expect_err("decoding should fail");
+    (err.path().to_string(), err.inner().to_string())
+}

@@ -219,15 +219,11 @@ fn wire_agents_unknown_policy_and_variants_are_kept_verbatim() {
 
 #[test]
 fn wire_agents_known_tag_with_bad_payload_names_the_path() {
-    let err = serde_json::from_str::<Tool>(
+    let (path, err) = crate::fixtures::decode_err::<Tool>(
         r#"{"type":"mcp_toolset","mcp_server_name":"github","default_config":{"enabled":"yes","permission_policy":{"type":"always_ask"}},"configs":[]}"#,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains("in `mcp_toolset` at `default_config.enabled`"),
-        "{err}"
     );
+    assert_eq!(path, "default_config.enabled");
+    assert!(err.contains("in `mcp_toolset`"), "{err}");
 
     let err = serde_json::from_str::<ExecutionIdentity>(r#"{"type":"aws_role"}"#)
         .unwrap_err()
@@ -547,6 +543,8 @@ fn wire_agents_tool_override_by_name_decoding() {
     assert_eq!(serde_json::to_value(&tool).unwrap(), raw);
 
     // Known name, bad payload: an error naming the path.
+    // (`type` is not the first key of a `json!` object: decoded via `Value`, and the message
+    // carries the path.)
     let err = serde_json::from_value::<ToolParam>(json!({
         "type": "agent_toolset_20260401",
         "configs": [{"name": "bash", "enabled": "x"}]

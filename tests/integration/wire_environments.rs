@@ -123,16 +123,11 @@ fn wire_environments_unknown_variants_are_kept_verbatim() {
 
 #[test]
 fn wire_environments_known_tag_with_bad_payload_names_the_path() {
-    let err = serde_json::from_str::<EnvironmentConfig>(
+    let (path, err) = crate::fixtures::decode_err::<EnvironmentConfig>(
         r#"{"type":"cloud","networking":{"type":"limited","allowed_hosts":["a"],"allow_package_managers":"no","allow_mcp_servers":false},"packages":{}}"#,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("in `cloud` at `networking`"), "{err}");
-    assert!(
-        err.contains("in `limited` at `allow_package_managers`"),
-        "{err}"
     );
+    assert_eq!(path, "networking.allow_package_managers");
+    assert!(err.contains("in `cloud`: in `limited`"), "{err}");
 }
 
 #[test]

@@ -203,26 +203,26 @@ fn unknown_nested_variants_are_kept_whole() {
 
 #[test]
 fn known_type_with_bad_field_names_the_path() {
-    let err = serde_json::from_value::<SessionEvent>(json!({
-        "type": "agent.tool_use", "id": "sevt_1", "name": "bash", "input": [1],
-        "processed_at": "2026-03-15T10:00:00Z"
-    }))
+    // `type` first, as the API sends it: streamed, the tracker names the full path.
+    let (path, err) = crate::fixtures::decode_err::<SessionEvent>(
+        r#"{"type":"agent.tool_use","id":"sevt_1","name":"bash","input":[1],"processed_at":"2026-03-15T10:00:00Z"}"#,
+    );
+    assert_eq!(path, "input");
+    assert!(err.contains("in `agent.tool_use`"), "{err}");
+    // `type` last: decoded via `Value`, the message carries the path.
+    let err = serde_json::from_str::<SessionEvent>(
+        r#"{"id":"sevt_1","name":"bash","input":[1],"type":"agent.tool_use"}"#,
+    )
     .unwrap_err()
     .to_string();
     assert!(err.contains("in `agent.tool_use` at `input`"), "{err}");
 
-    let err = serde_json::from_value::<SessionEvent>(json!({
-        "type": "session.status_idle", "id": "sevt_1", "processed_at": "2026-03-15T10:00:00Z",
-        "stop_reason": {"type": "requires_action", "event_ids": ["sevt_2", 3]}
-    }))
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains("in `session.status_idle` at `stop_reason`"),
-        "{err}"
+    let (path, err) = crate::fixtures::decode_err::<SessionEvent>(
+        r#"{"type":"session.status_idle","id":"sevt_1","processed_at":"2026-03-15T10:00:00Z","stop_reason":{"type":"requires_action","event_ids":["sevt_2",3]}}"#,
     );
+    assert_eq!(path, "stop_reason.event_ids[1]");
     assert!(
-        err.contains("in `requires_action` at `event_ids[1]`"),
+        err.contains("in `session.status_idle`: in `requires_action`"),
         "{err}"
     );
 
@@ -235,13 +235,15 @@ fn known_type_with_bad_field_names_the_path() {
         "{err}"
     );
 
-    let err = serde_json::from_str::<Vec<StreamEvent>>(
+    let (path, err) = crate::fixtures::decode_err::<Vec<StreamEvent>>(
         r#"[{"type":"event_start","event":{"type":"agent.message","id":"sevt_1"}},
             {"type":"event_delta","event_id":"sevt_1","delta":{"type":"content_delta","index":"zero","content":{"type":"text","text":"x"}}}]"#,
-    )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("in `event_delta` at `delta`"), "{err}");
+    );
+    assert_eq!(path, "[1].delta.index");
+    assert!(
+        err.contains("in `event_delta`: in `content_delta`"),
+        "{err}"
+    );
 }
 
 fn decode(value: Value) -> SessionEvent {

@@ -200,18 +200,25 @@ macro_rules! tagged_union {
             }
         }
 
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
-                let tag = value.get("type").and_then(|t| t.as_str());
-                match tag {
-                    $(
-                        Some($tag) => {
-                            $crate::api::types::macros::tagged_union!(@de value, $name, $variant $(, $inner)?)
-                        }
-                    )+
+        impl $crate::api::types::macros::TaggedUnion for $name {
+            fn decode<'de, M: serde::de::MapAccess<'de>>(
+                map: $crate::api::types::macros::Prefixed<'de, M>,
+            ) -> Result<Self, M::Error> {
+                $( $crate::api::types::macros::tagged_union!(@de_stmt map, $variant, $tag $(, $inner)?); )+
+                $crate::api::types::macros::decode_other(map).map(Self::Other)
+            }
+
+            fn decode_value<E: serde::de::Error>(value: serde_json::Value) -> Result<Self, E> {
+                match value.get("type").and_then(|t| t.as_str()) {
+                    $( Some($tag) => $crate::api::types::macros::tagged_union!(@de_value value, $variant $(, $inner)?), )+
                     _ => Ok(Self::Other(value)),
                 }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $crate::api::types::macros::deserialize_tagged(deserializer)
             }
         }
     };
@@ -229,16 +236,37 @@ macro_rules! tagged_union {
         }
     };
 
-    (@de $value:ident, $name:ident, $variant:ident) => {{
+    (@de_value $value:ident, $variant:ident) => {{
         let _ = $value;
         Ok(Self::$variant)
     }};
-    (@de $value:ident, $name:ident, $variant:ident, $inner:ty) => {{
-        $crate::api::types::macros::deserialize_variant::<$inner, D::Error>($value)
+    (@de_value $value:ident, $variant:ident, $inner:ty) => {
+        $crate::api::types::macros::deserialize_variant::<$inner, E>($value).map(Self::$variant)
+    };
+    (@de_stmt $map:ident, $variant:ident, $tag:literal) => {
+        if $map.tag() == Some($tag) {
+            return $crate::api::types::macros::skip_rest($map).map(|()| Self::$variant);
+        }
+    };
+    (@de_stmt $map:ident, $variant:ident, $tag:literal, $inner:ty) => {
+        if $map.tag() == Some($tag) {
+            return <$inner as serde::Deserialize>::deserialize(
+                serde::de::value::MapAccessDeserializer::new($map),
+            )
             .map(Self::$variant)
-    }};
+            .map_err(|e| $crate::api::types::macros::in_variant($tag, e));
+        }
+    };
 }
 pub(crate) use tagged_union;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
 
 /// Serialises `{"type": tag}`.
 #[doc(hidden)]
@@ -271,12 +299,186 @@ where
     map.end()
 }
 
-/// Decodes a known variant from its JSON object; the error names the path inside the object.
+/// Implemented by [`tagged_union!`]: decodes the variant named by the map's `type`.
 #[doc(hidden)]
-pub fn deserialize_variant<T, E>(value: serde_json::Value) -> Result<T, E>
+pub trait TaggedUnion: Sized {
+    /// Decodes from a map whose `type` was its first key (see [`Prefixed`]).
+    fn decode<'de, M: MapAccess<'de>>(map: Prefixed<'de, M>) -> Result<Self, M::Error>;
+    /// Decodes from a whole JSON object (when `type` was not the first key).
+    fn decode_value<E: de::Error>(value: Value) -> Result<Self, E>;
+}
+
+/// Streaming decode of a `type`-tagged object, without building a `serde_json::Value`.
+///
+/// Reads entries until the `type` key (the API sends it first, so usually none are buffered),
+/// then hands the variant's deserializer a map that replays `type`, the buffered entries and
+/// the rest of the input. Errors inside the variant keep their JSON path when the caller
+/// tracks paths (`serde_path_to_error`), as the client does.
+#[doc(hidden)]
+pub fn deserialize_tagged<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
-    T: serde::de::DeserializeOwned,
-    E: serde::de::Error,
+    D: Deserializer<'de>,
+    T: TaggedUnion,
+{
+    struct TaggedVisitor<T>(PhantomData<T>);
+
+    impl<'de, T: TaggedUnion> Visitor<'de> for TaggedVisitor<T> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object with a `type` field")
+        }
+
+        fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<T, M::Error> {
+            match map.next_key_seed(KeySeed)? {
+                // The API sends `type` first: decode the variant straight from the input.
+                Some(Key::Type) => {
+                    let tag = map.next_value_seed(TagSeed)?;
+                    T::decode(Prefixed {
+                        tag: Some(tag),
+                        emit_tag: true,
+                        pending: Pending::None,
+                        rest: map,
+                    })
+                }
+                // Otherwise collect the object and decode it from a `Value`.
+                Some(Key::Other(first)) => {
+                    let mut object = serde_json::Map::new();
+                    let value: Value = map.next_value()?;
+                    object.insert(first, value);
+                    while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                        object.insert(key, value);
+                    }
+                    T::decode_value(Value::Object(object))
+                }
+                None => T::decode_value(Value::Object(serde_json::Map::new())),
+            }
+        }
+    }
+
+    deserializer.deserialize_map(TaggedVisitor(PhantomData))
+}
+
+enum Key {
+    Type,
+    Other(String),
+}
+
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = Key;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(if key == "type" {
+            Key::Type
+        } else {
+            Key::Other(key.to_owned())
+        })
+    }
+    fn visit_string<E: de::Error>(self, key: String) -> Result<Key, E> {
+        Ok(if key == "type" {
+            Key::Type
+        } else {
+            Key::Other(key)
+        })
+    }
+}
+
+struct TagSeed;
+
+impl<'de> DeserializeSeed<'de> for TagSeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TagSeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string `type`")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+enum Pending<'de> {
+    None,
+    Tag(Cow<'de, str>),
+}
+
+/// A map that replays the `type` entry already read, then continues with the input.
+#[doc(hidden)]
+pub struct Prefixed<'de, M> {
+    tag: Option<Cow<'de, str>>,
+    emit_tag: bool,
+    pending: Pending<'de>,
+    rest: M,
+}
+
+impl<M> Prefixed<'_, M> {
+    /// The `type` of the object, if it had a string one.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+}
+
+impl<'de, M: MapAccess<'de>> MapAccess<'de> for Prefixed<'de, M> {
+    type Error = M::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, M::Error> {
+        if self.emit_tag {
+            self.emit_tag = false;
+            if let Some(tag) = &self.tag {
+                self.pending = Pending::Tag(tag.clone());
+                return seed
+                    .deserialize(de::value::BorrowedStrDeserializer::new("type"))
+                    .map(Some);
+            }
+        }
+        self.rest.next_key_seed(seed)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, M::Error> {
+        match std::mem::replace(&mut self.pending, Pending::None) {
+            Pending::None => self.rest.next_value_seed(seed),
+            Pending::Tag(Cow::Borrowed(tag)) => {
+                seed.deserialize(de::value::BorrowedStrDeserializer::new(tag))
+            }
+            Pending::Tag(Cow::Owned(tag)) => {
+                seed.deserialize(de::value::StringDeserializer::new(tag))
+            }
+        }
+    }
+}
+
+/// Decodes a known variant from its JSON object; the error names the variant and the path
+/// inside the object (`in `limited` at `allowed_hosts[0]`: …`).
+#[doc(hidden)]
+pub fn deserialize_variant<T, E>(value: Value) -> Result<T, E>
+where
+    T: de::DeserializeOwned,
+    E: de::Error,
 {
     let tag = value
         .get("type")
@@ -291,6 +493,26 @@ where
             E::custom(format_args!("in `{tag}` at `{path}`: {}", err.inner()))
         }
     })
+}
+
+/// Prefixes an error with the variant it happened in (`in `limited`: …`). The JSON path is
+/// added by the caller's path tracking (`serde_path_to_error`), which the client always uses.
+#[doc(hidden)]
+pub fn in_variant<E: de::Error>(tag: &str, err: E) -> E {
+    E::custom(format_args!("in `{tag}`: {err}"))
+}
+
+/// Consumes the remaining entries of a field-less variant.
+#[doc(hidden)]
+pub fn skip_rest<'de, M: MapAccess<'de>>(mut map: Prefixed<'de, M>) -> Result<(), M::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// Keeps an unknown variant whole as raw JSON.
+#[doc(hidden)]
+pub fn decode_other<'de, M: MapAccess<'de>>(map: Prefixed<'de, M>) -> Result<Value, M::Error> {
+    Value::deserialize(de::value::MapAccessDeserializer::new(map))
 }
 
 #[cfg(test)]
@@ -339,11 +561,13 @@ mod tests {
 
     #[test]
     fn known_tag_with_bad_payload_names_the_path() {
-        let err = serde_json::from_str::<Vec<Net>>(
-            r#"[{"type":"unrestricted"},{"type":"limited","allowed_hosts":[1]}]"#,
+        let json = r#"[{"type":"unrestricted"},{"type":"limited","allowed_hosts":[1]}]"#;
+        let err = serde_path_to_error::deserialize::<_, Vec<Net>>(
+            &mut serde_json::Deserializer::from_str(json),
         )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("in `limited` at `allowed_hosts[0]`"), "{err}");
+        .unwrap_err();
+        assert_eq!(err.path().to_string(), "[1].allowed_hosts[0]");
+        // Without path tracking the variant error still says what was wrong.
+        assert!(serde_json::from_str::<Vec<Net>>(json).is_err());
     }
 }
