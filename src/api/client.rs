@@ -436,6 +436,20 @@ impl Client {
 
     fn url(&self, req: &Request) -> Result<Url> {
         let path = req.path.trim_start_matches('/');
+        // URL parsing resolves `.` and `..` segments, so an id such as `..` would silently
+        // address another resource (`/v1/skills/{id}/versions/..` is the skill itself).
+        if path
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .split('/')
+            .any(is_dot_segment)
+        {
+            return Err(Error::InvalidRequest(format!(
+                "path {:?} has a `.` or `..` segment: an id cannot be `.` or `..`",
+                req.path
+            )));
+        }
         let mut url = self
             .inner
             .base
@@ -698,6 +712,13 @@ impl Failure {
             },
         }
     }
+}
+
+/// Whether a path segment is one URL parsing resolves away (`.`, `..`, or a percent-encoded
+/// form of them).
+fn is_dot_segment(segment: &str) -> bool {
+    let s = segment.to_ascii_lowercase().replace("%2e", ".");
+    s == "." || s == ".."
 }
 
 /// A transport error's message: its kind and the chain of causes, without the URL.

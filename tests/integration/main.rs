@@ -2,6 +2,12 @@
 //! Integration tests: one binary, one module per area.
 
 mod client;
+mod endpoint_support;
+mod endpoints_agents;
+mod endpoints_environments;
+mod endpoints_models;
+mod endpoints_skills;
+mod endpoints_vaults;
 mod fixtures;
 mod follow;
 mod retry;
