@@ -2,8 +2,7 @@
 //! (`benches/corpus/mod.rs`), in events per second:
 //!
 //! * `decode/value` — each event's JSON into `serde_json::Value` (the baseline);
-//! * `decode/typed` — each event's JSON into the crate's `StreamEvent` (disabled until the typed
-//!   events land: see `TODO(typed)` below);
+//! * `decode/typed` — each event's JSON into the crate's typed `StreamEvent`;
 //! * `decode/sse_value` — SSE framing of the whole body (`sse_stream::SseByteStream`, fed in
 //!   64 KiB chunks as a socket would) plus each frame's data into `serde_json::Value`.
 //!
@@ -62,16 +61,16 @@ fn decode(c: &mut Criterion) {
     });
 
     // (b) JSON → the typed stream event enum.
-    // TODO(typed): enable once events.rs lands (`claude_agents::api::types::events::StreamEvent`).
-    // group.bench_function("typed", |b| {
-    //     use claude_agents::api::types::events::StreamEvent;
-    //     b.iter(|| {
-    //         for s in &events {
-    //             let e: StreamEvent = serde_json::from_str(s).expect("typed decode");
-    //             black_box(e);
-    //         }
-    //     })
-    // });
+    // (b) The crate's typed event union.
+    group.bench_function("typed", |b| {
+        use claude_agents::api::types::events::StreamEvent;
+        b.iter(|| {
+            for s in &events {
+                let e: StreamEvent = serde_json::from_str(s).expect("typed decode");
+                black_box(e);
+            }
+        })
+    });
 
     // (c) SSE framing of the whole body + each frame's data → serde_json::Value, skipping
     // comments, pings and empty data as the client does (reference sessions.md §10.3).

@@ -753,11 +753,18 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
 
 /// Decodes a JSON body, naming the JSON path on failure.
 pub(crate) fn decode<T: DeserializeOwned>(operation: &Operation, resp: &Response) -> Result<T> {
-    let mut de = serde_json::Deserializer::from_slice(&resp.body);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| Error::Decode {
-        operation: operation.clone(),
-        path: err.path().to_string(),
-        message: err.inner().to_string(),
-        request_id: request_id(&resp.headers),
+    serde_json::from_slice(&resp.body).map_err(|plain| {
+        // Decode again with path tracking only to name the JSON path.
+        let mut de = serde_json::Deserializer::from_slice(&resp.body);
+        let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(err) => (err.path().to_string(), err.inner().to_string()),
+            Ok(_) => (".".to_owned(), plain.to_string()),
+        };
+        Error::Decode {
+            operation: operation.clone(),
+            path,
+            message,
+            request_id: request_id(&resp.headers),
+        }
     })
 }

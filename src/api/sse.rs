@@ -70,18 +70,24 @@ pub(crate) fn interpret<T: DeserializeOwned>(
             None,
             None,
         )))),
-        _ => {
-            let mut de = serde_json::Deserializer::from_str(data);
-            match serde_path_to_error::deserialize(&mut de) {
-                Ok(item) => Frame::Item(item),
-                Err(err) => Frame::Error(Error::Decode {
+        _ => match serde_json::from_str(data) {
+            Ok(item) => Frame::Item(item),
+            // Decode again with path tracking only to name the JSON path (the fast path above
+            // does not pay for it).
+            Err(plain) => {
+                let mut de = serde_json::Deserializer::from_str(data);
+                let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                    Err(err) => (err.path().to_string(), err.inner().to_string()),
+                    Ok(_) => (".".to_owned(), plain.to_string()),
+                };
+                Frame::Error(Error::Decode {
                     operation: operation.clone(),
-                    path: err.path().to_string(),
-                    message: err.inner().to_string(),
+                    path,
+                    message,
                     request_id: None,
-                }),
+                })
             }
-        }
+        },
     }
 }
 

@@ -13,12 +13,14 @@ use super::retry::RequestKind;
 pub mod agents;
 pub mod environments;
 pub mod models;
+pub mod sessions;
 pub mod skills;
 pub mod vaults;
 
 pub use agents::Agents;
 pub use environments::Environments;
 pub use models::Models;
+pub use sessions::{SessionEvents, SessionResources, SessionThreads, Sessions};
 pub use skills::{SkillVersions, Skills};
 pub use vaults::{Credentials, Vaults};
 
@@ -30,6 +32,10 @@ impl Client {
     /// Environments (`/v1/environments`).
     pub fn environments(&self) -> Environments<'_> {
         Environments { client: self }
+    }
+    /// Sessions, their events, resources and threads (`/v1/sessions`).
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions { client: self }
     }
     /// Vaults and their credentials (`/v1/vaults`).
     pub fn vaults(&self) -> Vaults<'_> {

@@ -1273,6 +1273,30 @@ macro_rules! session_events {
         }
 
         impl StreamEvent {
+            /// The event id (`None` for previews and for an unknown type without a string `id`).
+            pub fn raw_id(&self) -> Option<&str> {
+                match self {
+                    $( Self::$variant(e) => Some(e.id.as_str()), )+
+                    Self::EventStart(_) | Self::EventDelta(_) => None,
+                    Self::Other(v) => v.get("id").and_then(Value::as_str),
+                }
+            }
+
+            /// Whether the event carries a `processed_at` (a queued user event does not yet).
+            pub fn is_processed(&self) -> bool {
+                match self {
+                    $( Self::$variant(e) => e.processed_at.is_some(), )+
+                    Self::EventStart(_) | Self::EventDelta(_) => false,
+                    Self::Other(v) => v.get("processed_at").is_some_and(|p| !p.is_null()),
+                }
+            }
+
+            /// Whether nothing more will happen on this session (`session.status_terminated`
+            /// or `session.deleted`).
+            pub fn is_terminal(&self) -> bool {
+                matches!(self, Self::SessionStatusTerminated(_) | Self::SessionDeleted(_))
+            }
+
             /// The persisted event, or `None` for `event_start` / `event_delta`. Moves, no copy.
             /// An unknown type becomes [`SessionEvent::Other`].
             pub fn into_session_event(self) -> Option<SessionEvent> {
