@@ -19,8 +19,11 @@
 //! * Preview events (`event_start`/`event_delta`) are live-only and not replayed.
 //! * A live frame that does not decode is yielded as an `Err` item and following goes on; a
 //!   history page that does not decode counts as a failed reconnect.
-//! * Each reconnect pages through the whole history (the API has no event-id cursor);
-//!   backoff keeps this bounded under flapping connections.
+//! * The API has no event-id cursor. The first backfill reads the whole history; later ones
+//!   (after a reconnect) start [`FollowOptions::backfill_overlap`] before the newest
+//!   `processed_at` already delivered (`created_at[gte]`, which the API compares against
+//!   `processed_at`), assuming the stream delivers events in `processed_at` order up to that
+//!   overlap. Set it to `None` to read the whole history on every reconnect.
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -31,6 +34,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt, stream};
 
 use super::error::{Error, Result};
+use super::types::Timestamp;
 
 /// What `follow` needs to know about an event.
 pub trait FollowEvent: Send + 'static {
@@ -38,14 +42,18 @@ pub trait FollowEvent: Send + 'static {
     fn sighting(&self) -> Option<(&str, bool)>;
     /// Whether the stream ends after this event.
     fn ends_stream(&self) -> bool;
+    /// When the event was processed, used to window later backfills (`None`: unknown).
+    fn processed_at(&self) -> Option<Timestamp> {
+        None
+    }
 }
 
 /// Where `follow` reads from: the live stream and the history.
 pub trait FollowSource<T>: Send + Sync + 'static {
     /// Opens the live stream (returns once the response headers arrived).
     fn open(&self) -> BoxFuture<'_, Result<BoxStream<'static, Result<T>>>>;
-    /// The full history, oldest first.
-    fn history(&self) -> BoxStream<'static, Result<T>>;
+    /// The history, oldest first: all of it, or only events processed at or after `since`.
+    fn history(&self, since: Option<Timestamp>) -> BoxStream<'static, Result<T>>;
 }
 
 /// Reconnect settings of [`follow`](crate::api::follow).
@@ -58,6 +66,9 @@ pub struct FollowOptions {
     /// Give up (yield the last error and end) after this many consecutive failed reconnects
     /// without a new event. `None` retries for as long as the stream is polled.
     pub max_consecutive_failures: Option<u32>,
+    /// How far before the newest delivered `processed_at` a reconnect's backfill starts
+    /// (default 10 s); `None` reads the whole history every time.
+    pub backfill_overlap: Option<Duration>,
 }
 
 impl Default for FollowOptions {
@@ -66,6 +77,7 @@ impl Default for FollowOptions {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(10),
             max_consecutive_failures: Some(20),
+            backfill_overlap: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -108,6 +120,8 @@ struct State<T, S> {
     phase: Phase<T>,
     seen: HashSet<(String, bool)>,
     failures: u32,
+    /// The newest `processed_at` delivered so far.
+    watermark: Option<Timestamp>,
 }
 
 /// Follows a source losslessly; see the module docs.
@@ -126,6 +140,7 @@ where
         phase: Phase::Connect,
         seen: already_seen.into_iter().collect(),
         failures: 0,
+        watermark: None,
     };
     Box::pin(stream::unfold(state, |mut st| async move {
         loop {
@@ -137,8 +152,14 @@ where
                     }
                     match st.source.open().await {
                         Ok(live) => {
+                            let since = match (st.watermark, st.options.backfill_overlap) {
+                                (Some(mark), Some(overlap)) => chrono::Duration::from_std(overlap)
+                                    .ok()
+                                    .and_then(|o| mark.checked_sub_signed(o)),
+                                _ => None,
+                            };
                             st.phase = Phase::Backfill {
-                                history: st.source.history(),
+                                history: st.source.history(since),
                                 live,
                             }
                         }
@@ -218,6 +239,9 @@ impl<T: FollowEvent, S> State<T, S> {
                 let fresh = self.seen.insert((id.to_owned(), processed));
                 if fresh {
                     self.failures = 0;
+                    if let Some(at) = event.processed_at() {
+                        self.watermark = Some(self.watermark.map_or(at, |w| w.max(at)));
+                    }
                     Some(event)
                 } else {
                     None

@@ -116,7 +116,10 @@ impl FollowSource<Ev> for Source {
         })
     }
 
-    fn history(&self) -> BoxStream<'static, Result<Ev>> {
+    fn history(
+        &self,
+        _since: Option<claude_agents::api::types::Timestamp>,
+    ) -> BoxStream<'static, Result<Ev>> {
         let items = self.history_now();
         let fail_at = {
             let s = self.0.lock().unwrap();
@@ -144,6 +147,7 @@ fn options() -> FollowOptions {
         initial_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(50),
         max_consecutive_failures: Some(50),
+        backfill_overlap: None,
     }
 }
 
@@ -268,7 +272,10 @@ impl FollowSource<Ev> for Gone {
             })))
         })
     }
-    fn history(&self) -> BoxStream<'static, Result<Ev>> {
+    fn history(
+        &self,
+        _since: Option<claude_agents::api::types::Timestamp>,
+    ) -> BoxStream<'static, Result<Ev>> {
         stream::empty().boxed()
     }
 }
@@ -292,7 +299,10 @@ impl FollowSource<Ev> for Down {
             })
         })
     }
-    fn history(&self) -> BoxStream<'static, Result<Ev>> {
+    fn history(
+        &self,
+        _since: Option<claude_agents::api::types::Timestamp>,
+    ) -> BoxStream<'static, Result<Ev>> {
         stream::empty().boxed()
     }
 }

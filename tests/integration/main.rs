@@ -10,6 +10,7 @@ mod endpoints_skills;
 mod endpoints_vaults;
 mod fixtures;
 mod follow;
+mod follow_http;
 mod retry;
 mod support;
 mod wire_agents;

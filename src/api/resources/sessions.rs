@@ -192,6 +192,9 @@ impl FollowEvent for StreamEvent {
     fn ends_stream(&self) -> bool {
         self.is_terminal()
     }
+    fn processed_at(&self) -> Option<crate::api::types::Timestamp> {
+        self.as_processed_at()
+    }
 }
 
 struct SessionSource {
@@ -204,11 +207,15 @@ impl FollowSource<StreamEvent> for SessionSource {
         Box::pin(async move { Ok(self.events.stream(&self.params).await?.boxed()) })
     }
 
-    fn history(&self) -> BoxStream<'static, Result<StreamEvent>> {
-        let params = ListEvents {
+    fn history(
+        &self,
+        since: Option<crate::api::types::Timestamp>,
+    ) -> BoxStream<'static, Result<StreamEvent>> {
+        let mut params = ListEvents {
             order: Some(Order::Asc),
             ..ListEvents::default()
         };
+        params.created_at.gte = since;
         self.events.list(&params).map_ok(StreamEvent::from).boxed()
     }
 }

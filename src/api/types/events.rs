@@ -1282,6 +1282,18 @@ macro_rules! session_events {
                 }
             }
 
+            /// When the event was processed (`None` for previews and queued user events).
+            pub fn as_processed_at(&self) -> Option<Timestamp> {
+                match self {
+                    $( Self::$variant(e) => e.processed_at, )+
+                    Self::EventStart(_) | Self::EventDelta(_) => None,
+                    Self::Other(v) => v
+                        .get("processed_at")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse().ok()),
+                }
+            }
+
             /// Whether the event carries a `processed_at` (a queued user event does not yet).
             pub fn is_processed(&self) -> bool {
                 match self {
