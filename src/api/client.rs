@@ -647,8 +647,18 @@ impl Client {
                 if let Some(page) = page {
                     req.query.push(("page".to_owned(), page));
                 }
+                let current = req
+                    .query
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == "page")
+                    .map(|(_, v)| v.clone());
                 let page: CursorPage<T> = client.call(req).await?;
-                let next = page.next_page.filter(|p| !p.is_empty()).map(Some);
+                // A cursor that repeats would loop forever: treat it as the last page.
+                let next = page
+                    .next_page
+                    .filter(|p| !p.is_empty() && Some(p) != current.as_ref())
+                    .map(Some);
                 Ok(Some((page.data, next)))
             }
         });

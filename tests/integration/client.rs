@@ -460,3 +460,31 @@ async fn a_base_url_with_a_path_prefix_is_kept() {
     let c = builder(&format!("{}/proxy", server.uri())).build().unwrap();
     let _: Value = c.get_json("/v1/agents", &[]).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_repeating_cursor_ends_the_list_instead_of_looping() {
+    use futures_util::TryStreamExt;
+    let server = strict_server().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/vaults"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"type": "vault", "id": "vlt_1", "display_name": "A", "metadata": {},
+                      "created_at": "2026-03-18T10:00:00Z", "updated_at": "2026-03-18T10:00:00Z",
+                      "archived_at": null}],
+            "next_page": "same"
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let items: Vec<_> = client(&server)
+        .vaults()
+        .list(&Default::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        items.len(),
+        2,
+        "first page, then the page the cursor named, then stop"
+    );
+}
