@@ -194,6 +194,8 @@ pub enum Error {
         operation: Operation,
         /// The idle timeout that elapsed.
         idle: Duration,
+        /// The `request-id` of the stream's response.
+        request_id: Option<String>,
     },
 
     /// The event stream was cut or could not be decoded as SSE.
@@ -203,6 +205,8 @@ pub enum Error {
         operation: Operation,
         /// What happened.
         message: String,
+        /// The `request-id` of the stream's response.
+        request_id: Option<String>,
     },
 
     /// The client is misconfigured (missing key, bad base URL, …).
@@ -232,11 +236,29 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Api(e) | Error::Conflict(e) => e.request_id.as_deref(),
-            Error::OutcomeUnknown { request_id, .. } | Error::Decode { request_id, .. } => {
-                request_id.as_deref()
-            }
+            Error::OutcomeUnknown { request_id, .. }
+            | Error::Decode { request_id, .. }
+            | Error::Stream { request_id, .. }
+            | Error::StreamStalled { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
+    }
+
+    /// Sets the request id of an error that arose while reading a response (stream errors,
+    /// decode errors, error frames) when it has none yet.
+    pub(crate) fn with_request_id(mut self, id: Option<&str>) -> Self {
+        let slot = match &mut self {
+            Error::Api(e) | Error::Conflict(e) => &mut e.request_id,
+            Error::Decode { request_id, .. }
+            | Error::Stream { request_id, .. }
+            | Error::StreamStalled { request_id, .. }
+            | Error::OutcomeUnknown { request_id, .. } => request_id,
+            _ => return self,
+        };
+        if slot.is_none() {
+            *slot = id.map(str::to_owned);
+        }
+        self
     }
 
     /// Whether this is a 404.

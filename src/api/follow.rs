@@ -214,6 +214,7 @@ where
                                     message: format!(
                                         "gave up after {max} reconnects without a new event"
                                     ),
+                                    request_id: None,
                                 }),
                                 st,
                             ));

@@ -112,12 +112,17 @@ where
                     Err(StreamCut(Error::Stream {
                         operation,
                         message: format!("connection cut: {e}"),
+                        request_id: None,
                     })),
                     None,
                 )),
                 Ok(None) => None,
                 Err(_) => Some((
-                    Err(StreamCut(Error::StreamStalled { operation, idle })),
+                    Err(StreamCut(Error::StreamStalled {
+                        operation,
+                        idle,
+                        request_id: None,
+                    })),
                     None,
                 )),
             }
@@ -158,12 +163,14 @@ where
                     Err(other) => Error::Stream {
                         operation: operation.clone(),
                         message: other.to_string(),
+                        request_id: None,
                     },
                 }))
             }
             Err(other) => Some(Err(Error::Stream {
                 operation: operation.clone(),
                 message: format!("invalid SSE: {other}"),
+                request_id: None,
             })),
         };
         std::future::ready(out)
@@ -183,8 +190,11 @@ impl Client {
         let request_id = request_id(resp.headers());
         let idle = self.inner.stream_idle_timeout;
         let bytes = with_idle_timeout(resp.bytes_stream(), idle, operation.clone());
+        let rid = request_id.clone();
+        let items = decode_sse(bytes, operation)
+            .map(move |item| item.map_err(|e| e.with_request_id(rid.as_deref())));
         Ok(EventStream {
-            inner: Box::pin(decode_sse(bytes, operation)),
+            inner: Box::pin(items),
             request_id,
         })
     }

@@ -488,3 +488,50 @@ async fn a_repeating_cursor_ends_the_list_instead_of_looping() {
         "first page, then the page the cursor named, then stop"
     );
 }
+
+#[tokio::test]
+async fn stream_errors_carry_the_streams_request_id() {
+    use claude_agents::api::types::SessionId;
+    use claude_agents::api::types::events::StreamParams;
+    use futures_util::StreamExt;
+    let server = strict_server().await;
+    let body = concat!(
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"busy\"}}\n\n",
+        "event: agent.message\ndata: {\"type\":\"agent.message\",\"id\":\"sevt_1\",\"content\":[{\"type\":\"text\",\"text\":3}]}\n\n",
+    );
+    Mock::given(method("GET"))
+        .and(path("/v1/sessions/sesn_1/events/stream"))
+        .and(header("accept", "text/event-stream"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("request-id", "req_sse")
+                .set_body_raw(body, "text/event-stream"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let stream = client(&server)
+        .sessions()
+        .events(&SessionId::from("sesn_1"))
+        .stream(&StreamParams::default())
+        .await
+        .unwrap();
+    assert_eq!(stream.request_id(), Some("req_sse"));
+    let items: Vec<_> = stream.collect().await;
+    assert_eq!(items.len(), 2);
+    let frame_error = items[0].as_ref().unwrap_err();
+    assert_eq!(
+        frame_error.api().unwrap().error_type.as_deref(),
+        Some("overloaded_error")
+    );
+    assert_eq!(frame_error.request_id(), Some("req_sse"));
+    match items[1].as_ref().unwrap_err() {
+        Error::Decode {
+            path, request_id, ..
+        } => {
+            assert_eq!(path, "content[0].text");
+            assert_eq!(request_id.as_deref(), Some("req_sse"));
+        }
+        other => panic!("{other:?}"),
+    }
+}

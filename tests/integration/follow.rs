@@ -89,6 +89,7 @@ impl FollowSource<Ev> for Source {
                                 Err(Error::Stream {
                                     operation: op(),
                                     message: "cut".into(),
+                                    request_id: None,
                                 }),
                                 (pos, sent + 1),
                             )),
@@ -96,6 +97,7 @@ impl FollowSource<Ev> for Source {
                                 Err(Error::StreamStalled {
                                     operation: op(),
                                     idle: Duration::from_secs(1),
+                                    request_id: None,
                                 }),
                                 (pos, sent + 1),
                             )),
