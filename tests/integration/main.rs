@@ -6,6 +6,7 @@ mod endpoint_support;
 mod endpoints_agents;
 mod endpoints_environments;
 mod endpoints_models;
+mod endpoints_sessions;
 mod endpoints_skills;
 mod endpoints_vaults;
 mod fixtures;
