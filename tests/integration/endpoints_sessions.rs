@@ -1143,6 +1143,7 @@ fn fast_follow() -> FollowOptions {
         initial_backoff: std::time::Duration::from_millis(1),
         max_backoff: std::time::Duration::from_millis(2),
         max_consecutive_failures: Some(0),
+        backfill_overlap: None,
     }
 }
 
@@ -1505,7 +1506,7 @@ async fn endpoints_sessions_threads_retrieve_and_archive() {
 async fn endpoints_sessions_threads_events_streams_every_page() {
     let server = strict_server().await;
     let path = session_path(&format!("/threads/{THREAD_ID}/events"));
-    managed("GET", &path, &[])
+    managed("GET", &path, &[("limit", "2")])
         .and(no_body)
         .respond_with(ResponseTemplate::new(200).set_body_json(cursor_page(
             vec![
@@ -1517,7 +1518,7 @@ async fn endpoints_sessions_threads_events_streams_every_page() {
         .expect(1)
         .mount(&server)
         .await;
-    managed("GET", &path, &[("page", "page_te2")])
+    managed("GET", &path, &[("limit", "2"), ("page", "page_te2")])
         .respond_with(ResponseTemplate::new(200).set_body_json(cursor_page(
             vec![event_fixture("session.status_idle")],
             None,
@@ -1529,7 +1530,10 @@ async fn endpoints_sessions_threads_events_streams_every_page() {
     let events: Vec<SessionEvent> = client(&server)
         .sessions()
         .threads(&sid())
-        .events(&ThreadId::from(THREAD_ID))
+        .events(
+            &ThreadId::from(THREAD_ID),
+            &claude_agents::api::types::sessions::ListThreadEvents { limit: Some(2) },
+        )
         .try_collect()
         .await
         .unwrap();

@@ -14,8 +14,8 @@ use crate::api::types::events::{
     EventParam, ListEvents, SendEvents, SendEventsResponse, SessionEvent, StreamEvent, StreamParams,
 };
 use crate::api::types::sessions::{
-    AddFileResource, ListResources, ListSessions, ListThreads, RotateResourceToken, Session,
-    SessionCreate, SessionResource, SessionThread, SessionUpdate,
+    AddFileResource, ListResources, ListSessions, ListThreadEvents, ListThreads,
+    RotateResourceToken, Session, SessionCreate, SessionResource, SessionThread, SessionUpdate,
 };
 use crate::api::types::{CursorPage, Deleted, Order, ResourceId, SessionId, ThreadId};
 
@@ -303,9 +303,9 @@ impl SessionThreads<'_> {
     }
 
     /// `GET …/threads/{id}/events`: a thread's history.
-    pub fn events(&self, id: &ThreadId) -> ItemStream<SessionEvent> {
+    pub fn events(&self, id: &ThreadId, params: &ListThreadEvents) -> ItemStream<SessionEvent> {
         self.client
-            .paginate(Request::get(format!("{}/events", self.path(id))))
+            .paginate(Request::get(format!("{}/events", self.path(id))).query(params.to_query()))
     }
 
     /// `GET …/threads/{id}/stream` (note: not `/events/stream`): a thread's live stream.

@@ -1035,6 +1035,23 @@ tagged_union! {
     }
 }
 
+/// Query of `GET /v1/sessions/{id}/threads/{thread_id}/events` (the pagination layer adds
+/// `page`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListThreadEvents {
+    /// Page size.
+    pub limit: Option<u32>,
+}
+
+impl ListThreadEvents {
+    /// The query pairs.
+    pub fn to_query(&self) -> Vec<(String, String)> {
+        self.limit
+            .map(|l| vec![("limit".to_owned(), l.to_string())])
+            .unwrap_or_default()
+    }
+}
+
 /// Query of `GET /v1/sessions/{id}/threads` (the pagination layer adds `page`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListThreads {
