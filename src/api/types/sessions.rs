@@ -102,7 +102,7 @@ pub struct SessionAgent {
     #[serde(rename = "type", default)]
     pub kind: String,
     /// Pinned agent version.
-    pub version: u32,
+    pub version: u64,
     /// Agent name.
     pub name: String,
     /// Description.
@@ -141,7 +141,7 @@ pub struct SessionThreadAgent {
     #[serde(rename = "type", default)]
     pub kind: String,
     /// Agent version.
-    pub version: u32,
+    pub version: u64,
     /// Agent name.
     pub name: String,
     /// Description.
@@ -796,12 +796,12 @@ pub struct AgentRef {
     pub id: AgentId,
     /// Version (≥ 1); `None` ⇒ latest.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<u32>,
+    pub version: Option<u64>,
 }
 
 impl AgentRef {
     /// A reference to a specific version.
-    pub fn new(id: impl Into<AgentId>, version: u32) -> Self {
+    pub fn new(id: impl Into<AgentId>, version: u64) -> Self {
         Self {
             id: id.into(),
             version: Some(version),
@@ -818,7 +818,7 @@ pub struct AgentWithOverrides {
     pub id: AgentId,
     /// Version; `None` ⇒ latest.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<u32>,
+    pub version: Option<u64>,
     /// Replacement model (an `effort` inside is ignored; omitting `inference_geo` clears it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelParam>,
@@ -939,7 +939,7 @@ pub struct ListSessions {
     /// Sessions of this agent.
     pub agent_id: Option<AgentId>,
     /// Sessions of this agent version (only with `agent_id`).
-    pub agent_version: Option<u32>,
+    pub agent_version: Option<u64>,
     /// Sessions created by this deployment.
     pub deployment_id: Option<String>,
     /// Sessions whose resources include this memory store.
