@@ -24,6 +24,9 @@ use super::types::{CursorPage, IdPage};
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// The beta header value of the Managed Agents endpoints.
 pub const MANAGED_AGENTS_BETA: &str = "managed-agents-2026-04-01";
+/// The Files API beta. Sent (with [`MANAGED_AGENTS_BETA`]) on `/v1/files*` by default: see
+/// [`ClientBuilder::files_betas`].
+pub const FILES_API_BETA: &str = "files-api-2025-04-14";
 /// The legacy Skills API beta (switches skills to the legacy wire shape, reference skills.md §0).
 pub const SKILLS_LEGACY_BETA: &str = "skills-2025-10-02";
 /// `anthropic-version` the Managed Agents guides send. The official SDK 2.10.0 sends
@@ -54,6 +57,8 @@ pub(crate) enum Family {
     Skills,
     /// models: no beta.
     Models,
+    /// files: [`ClientBuilder::files_betas`].
+    Files,
 }
 
 impl Family {
@@ -69,6 +74,7 @@ impl Family {
         match resource {
             "skills" => Family::Skills,
             "models" => Family::Models,
+            "files" => Family::Files,
             _ => Family::ManagedAgents,
         }
     }
@@ -83,6 +89,7 @@ pub struct ClientBuilder {
     api_version: String,
     extra_betas: Vec<String>,
     legacy_skills: bool,
+    files_betas: Vec<String>,
     workspace_id: Option<String>,
     http: Option<reqwest::Client>,
     retry: RetryPolicy,
@@ -113,6 +120,7 @@ impl Default for ClientBuilder {
             api_version: DEFAULT_API_VERSION.to_owned(),
             extra_betas: Vec::new(),
             legacy_skills: false,
+            files_betas: vec![FILES_API_BETA.to_owned(), MANAGED_AGENTS_BETA.to_owned()],
             workspace_id: None,
             http: None,
             retry: RetryPolicy::default(),
@@ -152,6 +160,22 @@ impl ClientBuilder {
     /// Send the legacy `skills-2025-10-02` beta on skills endpoints (legacy wire shape).
     pub fn legacy_skills(mut self, on: bool) -> Self {
         self.legacy_skills = on;
+        self
+    }
+    /// The betas sent on `/v1/files*` (before any [`extra_beta`](Self::extra_beta)). Default:
+    /// [`FILES_API_BETA`] and [`MANAGED_AGENTS_BETA`], the combination Anthropic's guide uses
+    /// for session-scoped listing (`scope_id`) and older docs require; an empty list sends no
+    /// beta header, as the official SDK 2.10.0 does (reference models-webhooks-files.md §C).
+    pub fn files_betas<I, S>(mut self, betas: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.files_betas = betas
+            .into_iter()
+            .map(Into::into)
+            .filter(|b: &String| !b.trim().is_empty())
+            .collect();
         self
     }
     /// `anthropic-workspace-id` header, for credentials that span workspaces.
@@ -244,6 +268,8 @@ impl ClientBuilder {
         let beta_managed = betas(Some(MANAGED_AGENTS_BETA))?;
         let beta_skills = betas(self.legacy_skills.then_some(SKILLS_LEGACY_BETA))?;
         let beta_models = betas(None)?;
+        let files = self.files_betas.join(",");
+        let beta_files = betas(Some(files.as_str()).filter(|f| !f.is_empty()))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -254,6 +280,7 @@ impl ClientBuilder {
                 beta_managed,
                 beta_skills,
                 beta_models,
+                beta_files,
                 retry: self.retry,
                 timeout: self.timeout,
                 stream_idle_timeout: self.stream_idle_timeout,
@@ -287,6 +314,7 @@ pub(crate) struct Inner {
     beta_managed: Option<HeaderValue>,
     beta_skills: Option<HeaderValue>,
     beta_models: Option<HeaderValue>,
+    beta_files: Option<HeaderValue>,
     pub(crate) retry: RetryPolicy,
     pub(crate) timeout: Duration,
     pub(crate) stream_idle_timeout: Duration,
@@ -473,6 +501,7 @@ impl Client {
             Family::ManagedAgents => &inner.beta_managed,
             Family::Skills => &inner.beta_skills,
             Family::Models => &inner.beta_models,
+            Family::Files => &inner.beta_files,
         };
         if let Some(beta) = beta {
             rb = rb.header("anthropic-beta", beta.clone());

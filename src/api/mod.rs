@@ -12,8 +12,8 @@ pub mod sse;
 pub mod types;
 
 pub use client::{
-    AuthStyle, Client, ClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, ItemStream,
-    MANAGED_AGENTS_BETA, SKILLS_LEGACY_BETA,
+    AuthStyle, Client, ClientBuilder, DEFAULT_API_VERSION, DEFAULT_BASE_URL, FILES_API_BETA,
+    ItemStream, MANAGED_AGENTS_BETA, SKILLS_LEGACY_BETA,
 };
 pub use error::{ApiError, Error, Operation, Result};
 pub use retry::{RequestKind, RetryPolicy};

@@ -1,6 +1,6 @@
 //! Resource handles: `client.agents()`, `client.environments()`, `client.sessions()`,
-//! `client.vaults()`, `client.skills()`, `client.models()`. Each borrows the [`Client`] and maps
-//! one endpoint family of the reference onto typed calls.
+//! `client.vaults()`, `client.skills()`, `client.models()`, `client.files()`. Each borrows the
+//! [`Client`] and maps one endpoint family of the reference onto typed calls.
 //!
 //! Retry classes: creates and event sends are [`RequestKind::Create`] (never re-sent when they
 //! may have reached the server); updates, archives, deletes and token rotations are
@@ -12,6 +12,7 @@ use super::retry::RequestKind;
 
 pub mod agents;
 pub mod environments;
+pub mod files;
 pub mod models;
 pub mod sessions;
 pub mod skills;
@@ -19,6 +20,7 @@ pub mod vaults;
 
 pub use agents::Agents;
 pub use environments::Environments;
+pub use files::Files;
 pub use models::Models;
 pub use sessions::{SessionEvents, SessionResources, SessionThreads, Sessions};
 pub use skills::{SkillVersions, Skills};
@@ -48,6 +50,10 @@ impl Client {
     /// Models (`/v1/models`).
     pub fn models(&self) -> Models<'_> {
         Models { client: self }
+    }
+    /// Files: upload, list, download, delete (`/v1/files`).
+    pub fn files(&self) -> Files<'_> {
+        Files { client: self }
     }
 }
 

@@ -75,8 +75,9 @@ impl Money {
 pub struct Deleted {
     /// Id of the deleted object.
     pub id: String,
-    /// `agent_deleted`, `session_deleted`, `vault_deleted`, … (empty when the server sent no body).
-    #[serde(rename = "type", default)]
+    /// `agent_deleted`, `session_deleted`, `vault_deleted`, … (empty when the server sent no body
+    /// or no `type`, which `file_deleted` may omit; an empty value is not written back).
+    #[serde(rename = "type", default, skip_serializing_if = "String::is_empty")]
     pub kind: String,
 }
 

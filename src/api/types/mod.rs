@@ -14,6 +14,7 @@ pub mod agents;
 pub mod common;
 pub mod environments;
 pub mod events;
+pub mod files;
 pub mod models;
 pub mod sessions;
 pub mod skills;
