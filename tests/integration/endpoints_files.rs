@@ -12,7 +12,8 @@ use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 use crate::endpoint_support::{
-    MA_BETA, cursor_page, error_body, exact_query, fixture, no_beta, no_body, typed,
+    MA_BETA, Part, cursor_page, error_body, exact_query, fixture, multipart, no_beta, no_body,
+    parse_multipart, typed,
 };
 use crate::support::{KEY, builder, client, strict_server};
 
@@ -43,74 +44,6 @@ fn files(verb: &str, exact_path: &str, query: &[(&str, &str)]) -> MockBuilder {
         .and(header("x-api-key", KEY))
         .and(header("anthropic-version", "2023-06-01"))
         .and(beta_is(FILES_BETA))
-}
-
-/// One part of a `multipart/form-data` body: its headers (names lower-cased) and contents.
-#[derive(Debug)]
-struct Part {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
-}
-
-/// Parses a multipart body strictly (RFC 7578 framing), returning its parts in order.
-fn parse_multipart(req: &Request) -> Vec<Part> {
-    let content_type = req.headers.get("content-type").unwrap().to_str().unwrap();
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap_or_else(|| panic!("not multipart/form-data: {content_type}"));
-    assert!(!boundary.is_empty());
-    let body = &req.body;
-    let delimiter = format!("--{boundary}").into_bytes();
-    let mut separator = b"\r\n".to_vec();
-    separator.extend_from_slice(&delimiter);
-    assert!(
-        body.starts_with(&delimiter),
-        "body must open with the boundary"
-    );
-    let mut parts = Vec::new();
-    let mut pos = delimiter.len();
-    loop {
-        if body[pos..].starts_with(b"--") {
-            assert!(
-                body[pos + 2..].iter().all(u8::is_ascii_whitespace),
-                "data after the closing boundary"
-            );
-            break;
-        }
-        assert!(body[pos..].starts_with(b"\r\n"), "boundary line not ended");
-        pos += 2;
-        let head_end = find(body, b"\r\n\r\n", pos).expect("end of part headers");
-        let headers = std::str::from_utf8(&body[pos..head_end])
-            .unwrap()
-            .split("\r\n")
-            .map(|line| {
-                let (name, value) = line.split_once(": ").expect("header line");
-                (name.to_ascii_lowercase(), value.to_owned())
-            })
-            .collect();
-        let start = head_end + 4;
-        let end = find(body, &separator, start).expect("next boundary");
-        parts.push(Part {
-            headers,
-            body: body[start..end].to_vec(),
-        });
-        pos = end + separator.len();
-    }
-    parts
-}
-
-fn multipart(req: &Request) -> bool {
-    req.headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data; boundary="))
 }
 
 /// The `file` part: exactly a content disposition with the name and a content type.

@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::endpoint_support::{MA_BETA, cursor_page, exact_query, fixture, no_body, typed, unbeta};
+use crate::endpoint_support::{
+    MA_BETA, Part, cursor_page, exact_query, fixture, multipart, no_body, parse_multipart, typed,
+    unbeta,
+};
 use crate::support::{KEY, builder, client, strict_server};
 
 const SKILL_ID: &str = "skill_01JAbcdefghijklmnopqrstuvw";
@@ -37,81 +40,6 @@ fn folder() -> SkillFolder {
         .unwrap()
         .with_file("SKILL.md", "text/markdown", SKILL_MD)
         .unwrap()
-}
-
-/// One part of a `multipart/form-data` body: its headers (names lower-cased) and contents.
-#[derive(Debug)]
-struct Part {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Part {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
-}
-
-/// Parses a multipart body strictly (RFC 7578 framing), returning its parts in order.
-fn parse_multipart(req: &Request) -> Vec<Part> {
-    let content_type = req
-        .headers
-        .get("content-type")
-        .expect("content-type")
-        .to_str()
-        .unwrap();
-    let boundary = content_type
-        .strip_prefix("multipart/form-data; boundary=")
-        .unwrap_or_else(|| panic!("not multipart/form-data: {content_type}"));
-    assert!(!boundary.is_empty());
-    let body = &req.body;
-    let delimiter = format!("--{boundary}").into_bytes();
-    let mut separator = b"\r\n".to_vec();
-    separator.extend_from_slice(&delimiter);
-    assert!(
-        body.starts_with(&delimiter),
-        "body must open with the boundary"
-    );
-    let mut parts = Vec::new();
-    let mut pos = delimiter.len();
-    loop {
-        if body[pos..].starts_with(b"--") {
-            assert!(
-                body[pos + 2..].iter().all(u8::is_ascii_whitespace),
-                "data after the closing boundary"
-            );
-            break;
-        }
-        assert!(body[pos..].starts_with(b"\r\n"), "boundary line not ended");
-        pos += 2;
-        let head_end = find(body, b"\r\n\r\n", pos).expect("end of part headers");
-        let headers = std::str::from_utf8(&body[pos..head_end])
-            .unwrap()
-            .split("\r\n")
-            .map(|line| {
-                let (name, value) = line.split_once(": ").expect("header line");
-                (name.to_ascii_lowercase(), value.to_owned())
-            })
-            .collect();
-        let start = head_end + 4;
-        let end = find(body, &separator, start).expect("next boundary");
-        parts.push(Part {
-            headers,
-            body: body[start..end].to_vec(),
-        });
-        pos = end + separator.len();
-    }
-    parts
 }
 
 /// The only request the server received.
@@ -148,13 +76,6 @@ fn assert_files(parts: &[Part]) {
         "text/x-python",
         SCRIPT.as_bytes(),
     );
-}
-
-fn multipart(req: &Request) -> bool {
-    req.headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data; boundary="))
 }
 
 #[tokio::test]
