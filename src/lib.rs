@@ -2,3 +2,5 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+#[cfg(feature = "testkit")]
+pub mod testkit;

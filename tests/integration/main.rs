@@ -15,6 +15,8 @@ mod follow;
 mod follow_http;
 mod retry;
 mod support;
+#[cfg(feature = "testkit")]
+mod testkit_agents;
 mod wire_agents;
 mod wire_environments;
 mod wire_events;

@@ -1,0 +1,164 @@
+//! The fake's state: every object as the JSON the API returns, the request log, write counts,
+//! id and timestamp generation.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+
+use super::http::LoggedRequest;
+
+/// Configuration of a [`FakeApi`](super::FakeApi).
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct FakeConfig {
+    /// Port to bind on 127.0.0.1; `0` picks an ephemeral one.
+    pub port: u16,
+    /// When set, only this key (as `x-api-key` or `Authorization: Bearer`) is accepted;
+    /// otherwise any non-empty key is.
+    pub api_key: Option<String>,
+    /// Print one line per request (`METHOD PATH STATUS`) to stderr.
+    pub log: bool,
+}
+
+impl FakeConfig {
+    /// The default configuration on `port`.
+    pub fn with_port(port: u16) -> Self {
+        Self {
+            port,
+            ..Self::default()
+        }
+    }
+}
+
+/// Objects by kind, then by id (ids are generated in increasing order, so id order is
+/// creation order).
+#[derive(Default)]
+pub(crate) struct State {
+    /// Agent id → every version, oldest first.
+    pub agents: BTreeMap<String, Vec<Value>>,
+    pub environments: BTreeMap<String, Value>,
+    pub vaults: BTreeMap<String, Value>,
+    pub credentials: BTreeMap<String, Value>,
+    pub sessions: BTreeMap<String, Value>,
+    pub skills: BTreeMap<String, Value>,
+    /// Skill id → versions, oldest first.
+    #[allow(dead_code)] // filled by the skills routes
+    pub skill_versions: BTreeMap<String, Vec<Value>>,
+    pub files: BTreeMap<String, Value>,
+}
+
+pub(crate) struct Shared {
+    pub config: FakeConfig,
+    pub state: Mutex<State>,
+    log: Mutex<Vec<LoggedRequest>>,
+    writes: Mutex<BTreeMap<String, usize>>,
+    counter: AtomicU64,
+}
+
+/// Locks a mutex, recovering the data if a holder panicked (the fake must keep serving).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub fn new(config: FakeConfig) -> Self {
+        Self {
+            config,
+            state: Mutex::new(State::default()),
+            log: Mutex::new(Vec::new()),
+            writes: Mutex::new(BTreeMap::new()),
+            counter: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh id with the API's prefix: `agent_011CZfake00000000000042`. Increasing, so
+    /// lexical order is creation order.
+    pub fn new_id(&self, prefix: &str) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{prefix}_011CZfake{n:016}")
+    }
+
+    /// A request id for the `request-id` header and error bodies.
+    pub fn new_request_id(&self) -> String {
+        self.new_id("req")
+    }
+
+    pub fn record(&self, entry: LoggedRequest) {
+        if self.config.log {
+            eprintln!("{} {} {}", entry.method, entry.path, entry.status);
+        }
+        let is_write = entry.method != "GET" && (200..300).contains(&entry.status);
+        if is_write && let Some(family) = write_family(&entry.path) {
+            *lock(&self.writes).entry(family.to_owned()).or_default() += 1;
+        }
+        lock(&self.log).push(entry);
+    }
+
+    pub fn log_snapshot(&self) -> Vec<LoggedRequest> {
+        lock(&self.log).clone()
+    }
+
+    pub fn writes_snapshot(&self) -> BTreeMap<String, usize> {
+        lock(&self.writes).clone()
+    }
+
+    pub fn object(&self, id: &str) -> Option<Value> {
+        let s = lock(&self.state);
+        s.agents
+            .get(id)
+            .and_then(|v| v.last())
+            .or_else(|| s.environments.get(id))
+            .or_else(|| s.vaults.get(id))
+            .or_else(|| s.credentials.get(id))
+            .or_else(|| s.sessions.get(id))
+            .or_else(|| s.skills.get(id))
+            .or_else(|| s.files.get(id))
+            .cloned()
+    }
+
+    pub fn objects(&self, kind: &str) -> Vec<Value> {
+        let s = lock(&self.state);
+        match kind {
+            "agent" => s
+                .agents
+                .values()
+                .filter_map(|v| v.last().cloned())
+                .collect(),
+            "environment" => s.environments.values().cloned().collect(),
+            "vault" => s.vaults.values().cloned().collect(),
+            "vault_credential" => s.credentials.values().cloned().collect(),
+            "session" => s.sessions.values().cloned().collect(),
+            "skill" => s.skills.values().cloned().collect(),
+            "file" => s.files.values().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The resource family a write path belongs to, for write counts.
+fn write_family(path: &str) -> Option<&'static str> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let _v1 = parts.next();
+    let family = parts.next()?;
+    let rest: Vec<&str> = parts.collect();
+    Some(match (family, rest.as_slice()) {
+        ("agents", _) => "agents",
+        ("environments", _) => "environments",
+        ("sessions", [_, "events", ..]) => "events",
+        ("sessions", [_, "resources", ..]) => "session_resources",
+        ("sessions", [_, "threads", ..]) => "threads",
+        ("sessions", _) => "sessions",
+        ("vaults", [_, "credentials", ..]) => "credentials",
+        ("vaults", _) => "vaults",
+        ("skills", _) => "skills",
+        ("files", _) => "files",
+        _ => return None,
+    })
+}
+
+/// Now as the API formats timestamps (RFC 3339, UTC, microseconds).
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
