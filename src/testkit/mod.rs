@@ -18,6 +18,7 @@
 //!
 //! It is for tests, examples and benchmarks (ours and the host's); library code never needs it.
 
+pub mod faults;
 mod http;
 mod routes;
 mod state;
