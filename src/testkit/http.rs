@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::faults::{self, RequestFault};
 use super::state::Shared;
 
 /// One request the fake served.
@@ -255,7 +256,8 @@ fn authorised(headers: &HeaderMap, expected: Option<&str>) -> bool {
     }
 }
 
-/// Every request passes here: request id, auth, beta check, request log.
+/// Every request passes here: request id, auth, beta check, request faults (error bursts
+/// instead of the handler, drops after it), added latency, request log.
 pub(crate) async fn middleware(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -295,9 +297,15 @@ pub(crate) async fn middleware(
         None
     };
 
-    let mut response = match early {
-        Some(err) => err.into_response(),
-        None => {
+    // Request faults apply to requests the service would have accepted.
+    let fault = match early {
+        Some(_) => None,
+        None => shared.faults.take_request_fault(&method, &path),
+    };
+    let mut response = match (early, fault.as_ref().and_then(RequestFault::error_response)) {
+        (Some(err), _) => err.into_response(),
+        (None, Some(injected_error)) => injected_error,
+        (None, None) => {
             let request = Request::from_parts(parts, Body::from(body.clone()));
             next.run(request).await
         }
@@ -308,6 +316,16 @@ pub(crate) async fn middleware(
     }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("request-id", v);
+    }
+    if let Some(fault) = &fault {
+        if matches!(fault, RequestFault::DropAfterCommit) {
+            response = faults::drop_response(response).await;
+        }
+        shared.faults.record_request(fault, &method, &path, status);
+    }
+    let latency = shared.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     shared.record(LoggedRequest {
         method,

@@ -23,6 +23,9 @@ mod http;
 mod routes;
 mod state;
 
+pub use faults::{
+    ErrorBurst, Faults, Injected, RequestMatch, RetryAfter, StreamAction, StreamFault,
+};
 pub use http::LoggedRequest;
 pub use state::FakeConfig;
 
@@ -113,6 +116,12 @@ impl FakeApi {
             // The URL and key are ours and always valid; keep the signature infallible.
             Err(e) => unreachable!("fake API client config is valid: {e}"),
         }
+    }
+
+    /// The fault injection of this fake: latency, error bursts, responses dropped after
+    /// commit, cut and stalled event streams (see [`faults`]).
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
     }
 
     /// Every request served so far, in order.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
+use super::faults::Faults;
 use super::http::LoggedRequest;
 
 /// Configuration of a [`FakeApi`](super::FakeApi).
@@ -55,6 +56,8 @@ pub(crate) struct Shared {
     log: Mutex<Vec<LoggedRequest>>,
     writes: Mutex<BTreeMap<String, usize>>,
     counter: AtomicU64,
+    /// The faults armed on this fake.
+    pub faults: Faults,
 }
 
 /// Locks a mutex, recovering the data if a holder panicked (the fake must keep serving).
@@ -70,6 +73,7 @@ impl Shared {
             log: Mutex::new(Vec::new()),
             writes: Mutex::new(BTreeMap::new()),
             counter: AtomicU64::new(1),
+            faults: Faults::default(),
         }
     }
 
