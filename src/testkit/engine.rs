@@ -216,7 +216,10 @@ impl SessionRt {
 /// One SSE frame: `event: <type>\ndata: <json>\n\n`, the JSON with `type` first (the API's
 /// order, which lets decoders dispatch early).
 pub(crate) fn sse_frame(event: &Value) -> Bytes {
-    let kind = event.get("type").and_then(Value::as_str).unwrap_or("message");
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("message");
     let mut data = String::from("{");
     if let Some(t) = event.get("type") {
         data.push_str("\"type\":");
@@ -245,7 +248,12 @@ pub(crate) fn stamp(state: &mut State) -> String {
 /// (an explicit `processed_at: null` is kept), updates the session's status, appends it to the
 /// history (dropping an earlier form with the same id) and sends it to every subscriber.
 /// `None` when the session is gone or closed.
-pub(crate) fn emit(shared: &Shared, state: &mut State, sid: &str, mut event: Value) -> Option<Value> {
+pub(crate) fn emit(
+    shared: &Shared,
+    state: &mut State,
+    sid: &str,
+    mut event: Value,
+) -> Option<Value> {
     let Runtimes {
         sessions, clock, ..
     } = &mut state.runtime;
@@ -997,7 +1005,10 @@ fn add_usage(state: &mut State, sid: &str, u: &super::script::ModelUsage) {
     let add = |v: &mut Value, n: u64| *v = json!(v.as_u64().unwrap_or(0) + n);
     add(&mut usage["input_tokens"], u.input_tokens);
     add(&mut usage["output_tokens"], u.output_tokens);
-    add(&mut usage["cache_read_input_tokens"], u.cache_read_input_tokens);
+    add(
+        &mut usage["cache_read_input_tokens"],
+        u.cache_read_input_tokens,
+    );
     add(
         &mut usage["cache_creation"]["ephemeral_5m_input_tokens"],
         u.cache_creation_input_tokens,
@@ -1039,4 +1050,118 @@ pub(crate) fn render_session(state: &State, sid: &str) -> Option<Value> {
         session["usage"]["active_seconds"] = json!(active);
     }
     Some(session)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The engine on its own (no socket), in paused time: step delays, pauses, interrupts.
+
+    use super::*;
+    use crate::testkit::state::FakeConfig;
+
+    const SID: &str = "sesn_test";
+
+    fn shared_with(script: Script) -> Arc<Shared> {
+        let shared = Arc::new(Shared::new(FakeConfig::default()));
+        {
+            let mut state = lock(&shared.state);
+            state.sessions.insert(
+                SID.to_owned(),
+                json!({"type": "session", "id": SID, "status": "idle", "agent": {"tools": []},
+                       "usage": zero_usage(), "outcome_evaluations": []}),
+            );
+            state.runtime.sessions.insert(
+                SID.to_owned(),
+                SessionRt::new("sthr_test".into(), false, false),
+            );
+            state.runtime.scripts.insert(SID.to_owned(), script);
+        }
+        shared
+    }
+
+    fn send_message(shared: &Arc<Shared>) {
+        let mut state = lock(&shared.state);
+        let queued = json!({"type": "user.message", "content": [], "processed_at": null});
+        let echo = emit(shared, &mut state, SID, queued);
+        if let (Some(echo), Some(rt)) = (echo, state.runtime.sessions.get_mut(SID)) {
+            rt.enqueue(Input::Message(vec![echo]));
+        }
+        kick(shared, &mut state, SID);
+    }
+
+    fn types(shared: &Shared) -> Vec<String> {
+        lock(&shared.state).runtime.sessions[SID]
+            .history
+            .iter()
+            .map(|e| e["type"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+
+    async fn at(start: tokio::time::Instant, secs_x10: u64) {
+        tokio::time::sleep_until(start + Duration::from_millis(secs_x10 * 100)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn steps_wait_their_delay_and_pauses() {
+        let script = Script::new(vec![
+            Step::message("hi"),
+            Step::Pause { ms: 5_000 },
+            Step::Thinking,
+        ])
+        .with_delay(Duration::from_secs(1));
+        let shared = shared_with(script);
+        let start = tokio::time::Instant::now();
+        send_message(&shared);
+        at(start, 15).await;
+        assert_eq!(types(&shared), ["session.status_running", "user.message"]);
+        // 1 s before the step, 1 s before its one delta.
+        at(start, 25).await;
+        assert_eq!(
+            types(&shared).last().map(String::as_str),
+            Some("agent.message")
+        );
+        at(start, 85).await;
+        assert!(!types(&shared).contains(&"agent.thinking".to_owned()));
+        at(start, 95).await;
+        assert_eq!(
+            types(&shared)[2..],
+            ["agent.message", "agent.thinking", "session.status_idle"]
+        );
+        let state = lock(&shared.state);
+        assert_eq!(state.sessions[SID]["status"], "idle");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interrupt_cuts_a_pause_short() {
+        let shared = shared_with(Script::new(vec![
+            Step::ModelRequestStart,
+            Step::Pause { ms: 60_000 },
+            Step::message("never"),
+        ]));
+        let start = tokio::time::Instant::now();
+        send_message(&shared);
+        at(start, 10).await;
+        assert_eq!(lock(&shared.state).sessions[SID]["status"], "running");
+        if let Some(rt) = lock(&shared.state).runtime.sessions.get_mut(SID) {
+            rt.interrupt();
+        }
+        at(start, 11).await;
+        let history = lock(&shared.state).runtime.sessions[SID].history.clone();
+        let kinds: Vec<&str> = history.iter().filter_map(|e| e["type"].as_str()).collect();
+        assert_eq!(
+            kinds[2..],
+            [
+                "span.model_request_start",
+                "span.model_request_end",
+                "session.status_idle"
+            ]
+        );
+        assert_eq!(history[4]["stop_reason"]["type"], "end_turn");
+        assert_eq!(history[3]["model_request_start_id"], history[2]["id"]);
+        // An interrupt with no turn open is a no-op.
+        if let Some(rt) = lock(&shared.state).runtime.sessions.get_mut(SID) {
+            rt.interrupt();
+            assert_eq!(rt.interrupts, 0);
+        }
+    }
 }

@@ -446,7 +446,11 @@ async fn testkit_sessions_tool_confirmation_allow_and_deny() {
     let echo = s
         .send(
             &id,
-            EventParam::tool_confirmation(tool_use_id.as_str(), ToolConfirmationResult::Allow, None),
+            EventParam::tool_confirmation(
+                tool_use_id.as_str(),
+                ToolConfirmationResult::Allow,
+                None,
+            ),
         )
         .await
         .unwrap();
@@ -552,7 +556,10 @@ async fn testkit_sessions_error_steps_follow_their_retry_status() {
         ]
     );
     assert_eq!(events[3]["error"]["type"], "model_overloaded_error");
-    assert_eq!(events[3]["error"]["retry_status"], json!({"type": "retrying"}));
+    assert_eq!(
+        events[3]["error"]["retry_status"],
+        json!({"type": "retrying"})
+    );
     assert_eq!(events[5]["error"]["mcp_server_name"], "github");
     assert_eq!(
         events[6]["stop_reason"],
@@ -572,7 +579,10 @@ async fn testkit_sessions_error_steps_follow_their_retry_status() {
     );
     let session = s.client.sessions().retrieve(&id).await.unwrap();
     assert_eq!(session.status, SessionStatus::Terminated);
-    let err = s.send(&id, EventParam::user_message("?")).await.unwrap_err();
+    let err = s
+        .send(&id, EventParam::user_message("?"))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(409));
 }
 
@@ -629,10 +639,8 @@ async fn testkit_sessions_interrupt_ends_the_turn() {
 async fn testkit_sessions_terminate_step_ends_the_stream() {
     let s = setup().await;
     let id = s.session().await;
-    s.fake.set_default_script(Script::new(vec![
-        Step::message("Bye."),
-        Step::Terminate,
-    ]));
+    s.fake
+        .set_default_script(Script::new(vec![Step::message("Bye."), Step::Terminate]));
     let mut stream = s
         .client
         .sessions()
@@ -649,7 +657,10 @@ async fn testkit_sessions_terminate_step_ends_the_stream() {
     let session = s.client.sessions().retrieve(&id).await.unwrap();
     assert_eq!(session.status, SessionStatus::Terminated);
     assert_eq!(session.archived_at, None, "terminated, not archived");
-    let err = s.send(&id, EventParam::user_message("?")).await.unwrap_err();
+    let err = s
+        .send(&id, EventParam::user_message("?"))
+        .await
+        .unwrap_err();
     assert!(err.is_conflict(), "{err:?}");
 }
 
@@ -671,7 +682,10 @@ async fn testkit_sessions_archive_terminates_and_rejects_events() {
     let events = read_to_end(&mut stream).await;
     assert_eq!(kinds(&events), ["session.status_terminated"]);
 
-    let err = s.send(&id, EventParam::user_message("?")).await.unwrap_err();
+    let err = s
+        .send(&id, EventParam::user_message("?"))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(409));
     assert!(err.is_conflict());
     // The history stays readable; lists hide archived sessions unless asked.
@@ -732,7 +746,8 @@ async fn testkit_sessions_delete_sends_session_deleted() {
 async fn testkit_sessions_previews_only_on_streams_that_ask() {
     let s = setup().await;
     let id = s.session().await;
-    s.fake.set_script(&id, Script::reply("Here is the summary."));
+    s.fake
+        .set_script(&id, Script::reply("Here is the summary."));
     let events = s.client.sessions().events(&id);
     let mut previews = events.stream(&StreamParams::with_previews()).await.unwrap();
     let mut plain = events.stream(&StreamParams::default()).await.unwrap();
@@ -748,13 +763,19 @@ async fn testkit_sessions_previews_only_on_streams_that_ask() {
         .collect();
     assert_eq!(persisted, without, "the same persisted events");
 
-    let thinking = with.iter().position(|e| kind(e) == "agent.thinking").unwrap();
+    let thinking = with
+        .iter()
+        .position(|e| kind(e) == "agent.thinking")
+        .unwrap();
     assert_eq!(kind(&with[thinking - 1]), "event_start");
     assert_eq!(with[thinking - 1]["event"]["id"], with[thinking]["id"]);
-    let message = with.iter().position(|e| kind(e) == "agent.message").unwrap();
-    let start = with.iter().position(|e| {
-        kind(e) == "event_start" && e["event"]["type"] == "agent.message"
-    });
+    let message = with
+        .iter()
+        .position(|e| kind(e) == "agent.message")
+        .unwrap();
+    let start = with
+        .iter()
+        .position(|e| kind(e) == "event_start" && e["event"]["type"] == "agent.message");
     let start = start.unwrap();
     assert_eq!(with[start]["event"]["id"], with[message]["id"]);
     let text: String = with[start + 1..message]
@@ -786,18 +807,30 @@ async fn testkit_sessions_create_rules_and_resources() {
     let s = setup().await;
     let sessions = s.client.sessions();
     let missing = SessionCreate::new("agent_nope", s.env.as_str());
-    assert_eq!(sessions.create(&missing).await.unwrap_err().status(), Some(404));
+    assert_eq!(
+        sessions.create(&missing).await.unwrap_err().status(),
+        Some(404)
+    );
     let no_env = SessionCreate::new(s.agent.clone(), "env_nope");
-    assert_eq!(sessions.create(&no_env).await.unwrap_err().status(), Some(404));
+    assert_eq!(
+        sessions.create(&no_env).await.unwrap_err().status(),
+        Some(404)
+    );
     let mut archived_env = s.fake.object(&s.env).unwrap();
     archived_env["id"] = json!("env_011CZfakeArchived");
     archived_env["archived_at"] = json!("2026-03-16T10:00:00Z");
     s.fake.insert_object("environment", archived_env);
     let bad_env = SessionCreate::new(s.agent.clone(), "env_011CZfakeArchived");
-    assert_eq!(sessions.create(&bad_env).await.unwrap_err().status(), Some(400));
+    assert_eq!(
+        sessions.create(&bad_env).await.unwrap_err().status(),
+        Some(400)
+    );
     let mut no_vault = SessionCreate::new(s.agent.clone(), s.env.as_str());
     no_vault.vault_ids = vec!["vlt_nope".into()];
-    assert_eq!(sessions.create(&no_vault).await.unwrap_err().status(), Some(404));
+    assert_eq!(
+        sessions.create(&no_vault).await.unwrap_err().status(),
+        Some(404)
+    );
 
     // The session pins a snapshot of the version it was created from.
     s.client
@@ -857,7 +890,10 @@ async fn testkit_sessions_create_rules_and_resources() {
     assert_eq!(err.status(), Some(400));
     s.client.agents().archive(&s.agent).await.unwrap();
     let gone = SessionCreate::new(s.agent.clone(), s.env.as_str());
-    assert_eq!(sessions.create(&gone).await.unwrap_err().status(), Some(400));
+    assert_eq!(
+        sessions.create(&gone).await.unwrap_err().status(),
+        Some(400)
+    );
 
     // Resources: the repository token is write-only; files must exist.
     let mut agent = AgentCreate::new("Other", "claude-opus-4-8");
@@ -902,7 +938,11 @@ async fn testkit_sessions_create_rules_and_resources() {
         .unwrap();
     let file = json(&file);
     assert_eq!(file["mount_path"], "/mnt/session/uploads/file_011CZfake");
-    let listed: Vec<_> = resources.list(&Default::default()).try_collect().await.unwrap();
+    let listed: Vec<_> = resources
+        .list(&Default::default())
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 3);
     let file_id = file["id"].as_str().unwrap();
     assert_eq!(
@@ -980,7 +1020,10 @@ async fn testkit_sessions_update_metadata_budget_and_agent() {
         )
         .await
         .unwrap_err();
-    assert_eq!(err.api().unwrap().error_code.as_deref(), Some("invalid_metadata"));
+    assert_eq!(
+        err.api().unwrap().error_code.as_deref(),
+        Some("invalid_metadata")
+    );
 
     // A budget can be removed but never added back.
     sessions
@@ -1036,7 +1079,11 @@ async fn testkit_sessions_list_pages_both_ways() {
             .map(|x: &claude_agents::api::types::sessions::Session| x.id.clone())
             .collect()
     };
-    assert_eq!(names(&page1), [ids[4].clone(), ids[3].clone()], "newest first");
+    assert_eq!(
+        names(&page1),
+        [ids[4].clone(), ids[3].clone()],
+        "newest first"
+    );
     assert!(page1.prev_page.is_none());
     let page2 = sessions
         .list_page(&params, page1.next_page.as_deref())
@@ -1075,7 +1122,14 @@ async fn testkit_sessions_list_pages_both_ways() {
         agent_version: Some(2),
         ..ListSessions::default()
     };
-    assert!(sessions.list_page(&by_agent, None).await.unwrap().data.is_empty());
+    assert!(
+        sessions
+            .list_page(&by_agent, None)
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
     let bad = ListSessions {
         agent_version: Some(1),
         ..ListSessions::default()
@@ -1085,13 +1139,7 @@ async fn testkit_sessions_list_pages_both_ways() {
         Some(400)
     );
     let mut recent = ListSessions::default();
-    recent.created_at.gt = Some(
-        sessions
-            .retrieve(&ids[2])
-            .await
-            .unwrap()
-            .created_at,
-    );
+    recent.created_at.gt = Some(sessions.retrieve(&ids[2]).await.unwrap().created_at);
     let newer: Vec<_> = sessions.list(&recent).try_collect().await.unwrap();
     assert!(newer.iter().all(|x| x.id > ids[2]));
 }
@@ -1128,7 +1176,10 @@ async fn testkit_sessions_self_hosted_tools_wait_for_the_client() {
         .unwrap()
         .to_owned();
     let echo = s
-        .send(&id, EventParam::tool_result(tool_use_id.as_str(), "ok", false))
+        .send(
+            &id,
+            EventParam::tool_result(tool_use_id.as_str(), "ok", false),
+        )
         .await
         .unwrap();
     assert!(echo["processed_at"].is_string());
@@ -1185,10 +1236,7 @@ async fn testkit_sessions_outcomes_and_event_validation() {
     assert_eq!(end["result"], "satisfied");
     let session = s.client.sessions().retrieve(&id).await.unwrap();
     assert_eq!(session.outcome_evaluations.len(), 1);
-    assert_eq!(
-        json(&session.outcome_evaluations[0])["result"],
-        "satisfied"
-    );
+    assert_eq!(json(&session.outcome_evaluations[0])["result"], "satisfied");
 
     // All or nothing: one bad event rejects the request.
     let before = s.history(&id).await.len();
@@ -1240,7 +1288,10 @@ async fn testkit_sessions_heartbeats_and_frames_on_the_wire() {
     let s = setup_with(config, agent).await;
     let id = s.session().await;
     let mut resp = reqwest::Client::new()
-        .get(format!("{}/v1/sessions/{id}/events/stream", s.fake.base_url()))
+        .get(format!(
+            "{}/v1/sessions/{id}/events/stream",
+            s.fake.base_url()
+        ))
         .header("x-api-key", "k")
         .header("anthropic-beta", claude_agents::api::MANAGED_AGENTS_BETA)
         .send()
@@ -1251,7 +1302,9 @@ async fn testkit_sessions_heartbeats_and_frames_on_the_wire() {
     let mut text = String::new();
     tokio::time::timeout(GUARD, async {
         while !text.contains(": ping\n\n") {
-            text.push_str(&String::from_utf8_lossy(&resp.chunk().await.unwrap().unwrap()));
+            text.push_str(&String::from_utf8_lossy(
+                &resp.chunk().await.unwrap().unwrap(),
+            ));
         }
     })
     .await
@@ -1259,7 +1312,9 @@ async fn testkit_sessions_heartbeats_and_frames_on_the_wire() {
     s.say(&id, "Hi").await;
     tokio::time::timeout(GUARD, async {
         while !text.contains("event: session.status_idle\n") {
-            text.push_str(&String::from_utf8_lossy(&resp.chunk().await.unwrap().unwrap()));
+            text.push_str(&String::from_utf8_lossy(
+                &resp.chunk().await.unwrap().unwrap(),
+            ));
         }
     })
     .await
@@ -1301,7 +1356,16 @@ fn testkit_sessions_scripts_load_from_json() {
     // Round trip, and typos are errors.
     let again: Script = serde_json::from_value(json(&script)).unwrap();
     assert_eq!(again, script);
-    assert!(serde_json::from_value::<Script>(json!({"steps": [{"type": "mesage", "text": "x"}]})).is_err());
-    assert!(serde_json::from_value::<Script>(json!({"steps": [{"type": "message", "txt": "x"}]})).is_err());
-    assert_eq!(Script::default(), Script::reply("Hello from the fake agent."));
+    assert!(
+        serde_json::from_value::<Script>(json!({"steps": [{"type": "mesage", "text": "x"}]}))
+            .is_err()
+    );
+    assert!(
+        serde_json::from_value::<Script>(json!({"steps": [{"type": "message", "txt": "x"}]}))
+            .is_err()
+    );
+    assert_eq!(
+        Script::default(),
+        Script::reply("Hello from the fake agent.")
+    );
 }

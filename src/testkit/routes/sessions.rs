@@ -37,7 +37,10 @@ pub(crate) fn routes() -> Router<AppState> {
             get(retrieve).post(update).delete(delete),
         )
         .route("/v1/sessions/{id}/archive", post(archive))
-        .route("/v1/sessions/{id}/events", post(send_events).get(list_events))
+        .route(
+            "/v1/sessions/{id}/events",
+            post(send_events).get(list_events),
+        )
         .route("/v1/sessions/{id}/events/stream", get(stream))
         .route(
             "/v1/sessions/{id}/resources",
@@ -51,7 +54,10 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/v1/sessions/{id}/threads", get(list_threads))
         .route("/v1/sessions/{id}/threads/{tid}", get(retrieve_thread))
-        .route("/v1/sessions/{id}/threads/{tid}/archive", post(archive_thread))
+        .route(
+            "/v1/sessions/{id}/threads/{tid}/archive",
+            post(archive_thread),
+        )
         .route("/v1/sessions/{id}/threads/{tid}/events", get(thread_events))
         .route("/v1/sessions/{id}/threads/{tid}/stream", get(thread_stream))
 }
@@ -135,9 +141,9 @@ fn required_string(obj: &Map<String, Value>, key: &str, path: &str) -> ApiResult
         Some(Value::String(_)) => Err(ApiErr::bad_request(format!(
             "{path}.{key}: must not be empty"
         ))),
-        None | Some(Value::Null) => Err(ApiErr::bad_request(format!(
-            "{path}.{key}: field required"
-        ))),
+        None | Some(Value::Null) => {
+            Err(ApiErr::bad_request(format!("{path}.{key}: field required")))
+        }
         Some(_) => Err(ApiErr::bad_request(format!(
             "{path}.{key}: must be a string"
         ))),
@@ -202,7 +208,10 @@ impl TimeRange {
         if self.is_empty() {
             return true;
         }
-        let Some(t) = v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()) else {
+        let Some(t) = v
+            .as_str()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        else {
             return false;
         };
         self.gt.is_none_or(|b| t > b)
@@ -286,7 +295,10 @@ fn roster_entry(state: &state::State, entry: &Value, this: &Value) -> Option<Val
             Some("advisor") => {
                 return Some(json!({"type": "advisor", "model": model_id(&entry["model"])}));
             }
-            _ => (o.get("id")?.as_str()?, o.get("version").and_then(Value::as_u64)),
+            _ => (
+                o.get("id")?.as_str()?,
+                o.get("version").and_then(Value::as_u64),
+            ),
         },
         _ => return None,
     };
@@ -369,11 +381,9 @@ fn session_agent(state: &state::State, agent: Option<&Value>) -> ApiResult<(Valu
             let id = required_string(o, "id", "agent")?;
             let version = match o.get("version") {
                 None | Some(Value::Null) => None,
-                Some(v) => Some(
-                    v.as_u64()
-                        .filter(|v| *v >= 1)
-                        .ok_or_else(|| ApiErr::bad_request("agent.version: must be an integer >= 1"))?,
-                ),
+                Some(v) => Some(v.as_u64().filter(|v| *v >= 1).ok_or_else(|| {
+                    ApiErr::bad_request("agent.version: must be an integer >= 1")
+                })?),
             };
             let overrides = (kind == Some("agent_with_overrides")).then_some(o);
             (id, version, overrides)
@@ -646,7 +656,10 @@ fn check_blocks(content: &Value, allowed: &[&str], path: &str, min: usize) -> Ap
         }
         let valid = match kind {
             "text" => b["text"].is_string(),
-            "image" => matches!(b["source"]["type"].as_str(), Some("base64" | "url" | "file")),
+            "image" => matches!(
+                b["source"]["type"].as_str(),
+                Some("base64" | "url" | "file")
+            ),
             "document" => matches!(
                 b["source"]["type"].as_str(),
                 Some("base64" | "text" | "url" | "file")
@@ -682,7 +695,9 @@ fn optional_bool(e: &Map<String, Value>, key: &str, path: &str) -> ApiResult<Opt
     match e.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ApiErr::bad_request(format!("{path}.{key}: must be a boolean"))),
+        Some(_) => Err(ApiErr::bad_request(format!(
+            "{path}.{key}: must be a boolean"
+        ))),
     }
 }
 
@@ -839,9 +854,11 @@ fn parse_events(
                 }
                 let max_iterations = match e.get("max_iterations") {
                     None | Some(Value::Null) => None,
-                    Some(v) => Some(v.as_u64().filter(|n| (1..=20).contains(n)).ok_or_else(
-                        || ApiErr::bad_request(format!("{path}.max_iterations: 1 to 20")),
-                    )?),
+                    Some(v) => {
+                        Some(v.as_u64().filter(|n| (1..=20).contains(n)).ok_or_else(|| {
+                            ApiErr::bad_request(format!("{path}.max_iterations: 1 to 20"))
+                        })?)
+                    }
                 };
                 Parsed::Outcome {
                     description,
@@ -1188,7 +1205,10 @@ async fn update(State(shared): State<AppState>, Path(id): Path<String>, body: By
         let Value::Object(a) = agent else {
             return Err(ApiErr::bad_request("agent: must be an object"));
         };
-        if let Some(k) = a.keys().find(|k| !matches!(k.as_str(), "tools" | "mcp_servers")) {
+        if let Some(k) = a
+            .keys()
+            .find(|k| !matches!(k.as_str(), "tools" | "mcp_servers"))
+        {
             return Err(ApiErr::bad_request(format!(
                 "agent.{k}: only tools and mcp_servers can be updated"
             )));
@@ -1203,7 +1223,11 @@ async fn update(State(shared): State<AppState>, Path(id): Path<String>, body: By
                 "session {id} is running: interrupt it or wait until it is idle"
             )));
         }
-        let pick = |k: &str| a.get(k).cloned().unwrap_or_else(|| current["agent"][k].clone());
+        let pick = |k: &str| {
+            a.get(k)
+                .cloned()
+                .unwrap_or_else(|| current["agent"][k].clone())
+        };
         let (tools, servers, _) = resolve_tooling(
             Some(&pick("tools")),
             Some(&pick("mcp_servers")),
@@ -1398,26 +1422,29 @@ fn sse_body(rx: mpsc::UnboundedReceiver<Out>, heartbeat: Duration) -> BoxStream<
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         t
     });
-    futures_util::stream::unfold((rx, ticker, false), |(mut rx, mut ticker, done)| async move {
-        if done {
-            return None;
-        }
-        let tick = async {
-            match ticker.as_mut() {
-                Some(t) => {
-                    t.tick().await;
-                }
-                None => std::future::pending::<()>().await,
+    futures_util::stream::unfold(
+        (rx, ticker, false),
+        |(mut rx, mut ticker, done)| async move {
+            if done {
+                return None;
             }
-        };
-        tokio::select! {
-            out = rx.recv() => out.map(|out| {
-                let end = out.end;
-                (out.bytes, (rx, ticker, end))
-            }),
-            () = tick => Some((Bytes::from_static(b": ping\n\n"), (rx, ticker, false))),
-        }
-    })
+            let tick = async {
+                match ticker.as_mut() {
+                    Some(t) => {
+                        t.tick().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                out = rx.recv() => out.map(|out| {
+                    let end = out.end;
+                    (out.bytes, (rx, ticker, end))
+                }),
+                () = tick => Some((Bytes::from_static(b": ping\n\n"), (rx, ticker, false))),
+            }
+        },
+    )
     .boxed()
 }
 
