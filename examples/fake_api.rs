@@ -1,11 +1,14 @@
 //! Run the testkit's fake Managed Agents API as a standalone server.
 //!
 //! ```sh
-//! cargo run --example fake_api --features testkit -- --port 8080 [--log] [fault flags]
+//! cargo run --example fake_api --features testkit -- --port 8080 [--log] [--script turn.json] [fault flags]
 //! ```
 //!
 //! Prints `listening on http://127.0.0.1:<port>` and serves until killed. `--log` prints one
-//! line per request (`METHOD PATH STATUS`). Point a client at it with
+//! line per request (`METHOD PATH STATUS`). `--script` loads the default session script (a
+//! `claude_agents::testkit::script::Script` as JSON, e.g.
+//! `{"steps":[{"type":"message","text":"Hi"}]}`) that every session runs per turn. Point a
+//! client at it with
 //! `ANTHROPIC_BASE_URL=http://127.0.0.1:<port>` and any non-empty `ANTHROPIC_API_KEY`.
 //!
 //! Fault flags (see `claude_agents::testkit::faults` for what a client observes):
@@ -22,9 +25,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use claude_agents::testkit::{ErrorBurst, FakeApi, FakeConfig, RequestMatch, StreamFault};
+use claude_agents::testkit::{ErrorBurst, FakeApi, FakeConfig, RequestMatch, Script, StreamFault};
 
-const USAGE: &str = "usage: fake_api [--port <p>] [--log] [--latency-ms <n>] \
+const USAGE: &str = "usage: fake_api [--port <p>] [--log] [--script <file.json>] [--latency-ms <n>] \
 [--error-burst <status>:<count>[:<retry-after>]]... [--cut-stream-after <n>] \
 [--stall-stream-after <n>] [--drop-after-commit <n>]";
 
@@ -57,6 +60,7 @@ fn parse_burst(spec: &str) -> Option<ErrorBurst> {
 async fn main() -> ExitCode {
     let mut config = FakeConfig::default();
     let mut faults = FaultFlags::default();
+    let mut script: Option<Script> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |flag: &str| match args.next().and_then(|n| n.parse::<usize>().ok()) {
@@ -78,6 +82,20 @@ async fn main() -> ExitCode {
                 config.log = true;
                 Ok(())
             }
+            "--script" => match args.next() {
+                None => {
+                    eprintln!("--script needs a file");
+                    Err(ExitCode::from(2))
+                }
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+                    .map(|s| script = Some(s))
+                    .map_err(|e| {
+                        eprintln!("--script {path}: {e}");
+                        ExitCode::from(2)
+                    }),
+            },
             "--latency-ms" => number("--latency-ms").map(|ms| {
                 faults.latency = Some(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)));
             }),
@@ -124,6 +142,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(script) = script {
+        fake.set_default_script(script);
+    }
     if let Some(latency) = faults.latency {
         fake.faults().set_latency(latency);
     }

@@ -637,7 +637,6 @@ fn splitmix64(state: &mut u64) -> u64 {
 /// * a **stall** yields the bytes before the stall point, then stays pending forever (the input
 ///   stream, and so its heartbeats, is dropped); the connection stays open until the client
 ///   closes it.
-#[allow(dead_code)] // called by the sessions routes (being written on another branch)
 pub(crate) fn wrap_sse(
     shared: &Shared,
     session_id: &str,

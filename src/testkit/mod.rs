@@ -18,15 +18,18 @@
 //!
 //! It is for tests, examples and benchmarks (ours and the host's); library code never needs it.
 
+mod engine;
 pub mod faults;
 mod http;
 mod routes;
+pub mod script;
 mod state;
 
 pub use faults::{
     ErrorBurst, Faults, Injected, RequestMatch, RetryAfter, StreamAction, StreamFault,
 };
 pub use http::LoggedRequest;
+pub use script::Script;
 pub use state::FakeConfig;
 
 use std::collections::BTreeMap;
@@ -151,10 +154,74 @@ impl FakeApi {
     pub fn objects(&self, kind: &str) -> Vec<Value> {
         self.shared.objects(kind)
     }
+
+    /// The script every session without its own runs (initially [`Script::default`]).
+    pub fn set_default_script(&self, script: Script) {
+        state::lock(&self.shared.state).runtime.default_script = Some(script);
+    }
+
+    /// The script of one session (takes effect from its next turn; may be set before the
+    /// session's first event, e.g. right after creating it).
+    pub fn set_script(&self, session_id: impl AsRef<str>, script: Script) {
+        state::lock(&self.shared.state)
+            .runtime
+            .scripts
+            .insert(session_id.as_ref().to_owned(), script);
+    }
+
+    /// The persisted event history of a session (each event once, in its latest form), as
+    /// `GET /v1/sessions/{id}/events` lists it; empty for an unknown or deleted session.
+    pub fn session_events(&self, session_id: impl AsRef<str>) -> Vec<Value> {
+        state::lock(&self.shared.state)
+            .runtime
+            .sessions
+            .get(session_id.as_ref())
+            .map(|rt| rt.history.clone())
+            .unwrap_or_default()
+    }
+
+    /// Test hook: stores `value` (which must carry an `id`) as an object of `kind`
+    /// (`agent`, `environment`, `vault`, `vault_credential`, `skill`, `file`) without going
+    /// through the API. Returns whether it was stored.
+    #[doc(hidden)]
+    pub fn insert_object(&self, kind: &str, value: Value) -> bool {
+        let Some(id) = value.get("id").and_then(Value::as_str).map(str::to_owned) else {
+            return false;
+        };
+        let mut s = state::lock(&self.shared.state);
+        match kind {
+            "agent" => s.agents.entry(id).or_default().push(value),
+            "environment" => {
+                s.environments.insert(id, value);
+            }
+            "vault" => {
+                s.vaults.insert(id, value);
+            }
+            "vault_credential" => {
+                s.credentials.insert(id, value);
+            }
+            "skill" => {
+                s.skills.insert(id, value);
+            }
+            "file" => {
+                s.files.insert(id, value);
+            }
+            _ => return false,
+        }
+        true
+    }
 }
 
 impl Drop for FakeApi {
     fn drop(&mut self) {
+        // End the live event streams, and the session scripts waiting for input.
+        for rt in state::lock(&self.shared.state)
+            .runtime
+            .sessions
+            .values_mut()
+        {
+            rt.shut_down();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use super::faults::Faults;
 use super::http::LoggedRequest;
 
 /// Configuration of a [`FakeApi`](super::FakeApi).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct FakeConfig {
     /// Port to bind on 127.0.0.1; `0` picks an ephemeral one.
@@ -21,6 +22,20 @@ pub struct FakeConfig {
     pub api_key: Option<String>,
     /// Print one line per request (`METHOD PATH STATUS`) to stderr.
     pub log: bool,
+    /// Interval of the heartbeat comments (`: ping`) on event streams (default 15 s; zero
+    /// sends none).
+    pub heartbeat: Duration,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            api_key: None,
+            log: false,
+            heartbeat: Duration::from_secs(15),
+        }
+    }
 }
 
 impl FakeConfig {
@@ -48,6 +63,8 @@ pub(crate) struct State {
     #[allow(dead_code)] // filled by the skills routes
     pub skill_versions: BTreeMap<String, Vec<Value>>,
     pub files: BTreeMap<String, Value>,
+    /// What runs behind the sessions: event histories, live subscribers, queues, scripts.
+    pub runtime: super::engine::Runtimes,
 }
 
 pub(crate) struct Shared {

@@ -19,6 +19,8 @@ mod support;
 mod testkit_agents;
 #[cfg(feature = "testkit")]
 mod testkit_faults;
+#[cfg(feature = "testkit")]
+mod testkit_sessions;
 mod wire_agents;
 mod wire_environments;
 mod wire_events;
