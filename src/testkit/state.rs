@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde_json::Value;
+use bytes::Bytes;
+use serde_json::{Map, Value};
 
 use super::http::LoggedRequest;
 
@@ -44,9 +45,15 @@ pub(crate) struct State {
     pub sessions: BTreeMap<String, Value>,
     pub skills: BTreeMap<String, Value>,
     /// Skill id → versions, oldest first.
-    #[allow(dead_code)] // filled by the skills routes
     pub skill_versions: BTreeMap<String, Vec<Value>>,
     pub files: BTreeMap<String, Value>,
+    /// Credential id → its write-only secrets (`access_token`, `refresh_token`,
+    /// `client_secret`, `token`, `secret_value`). Never part of any response.
+    pub credential_secrets: BTreeMap<String, Map<String, Value>>,
+    /// Skill version id → the uploaded files (`dir/path`, bytes), in upload order.
+    pub skill_files: BTreeMap<String, Vec<(String, Bytes)>>,
+    /// File id → its bytes.
+    pub file_contents: BTreeMap<String, Bytes>,
 }
 
 pub(crate) struct Shared {
@@ -115,6 +122,7 @@ impl Shared {
             .or_else(|| s.sessions.get(id))
             .or_else(|| s.skills.get(id))
             .or_else(|| s.files.get(id))
+            .or_else(|| s.skill_versions.values().flatten().find(|v| v["id"] == id))
             .cloned()
     }
 
@@ -131,6 +139,7 @@ impl Shared {
             "vault_credential" => s.credentials.values().cloned().collect(),
             "session" => s.sessions.values().cloned().collect(),
             "skill" => s.skills.values().cloned().collect(),
+            "skill_version" => s.skill_versions.values().flatten().cloned().collect(),
             "file" => s.files.values().cloned().collect(),
             _ => Vec::new(),
         }
