@@ -17,6 +17,8 @@ mod retry;
 mod support;
 #[cfg(feature = "testkit")]
 mod testkit_agents;
+#[cfg(feature = "testkit")]
+mod testkit_resources;
 mod wire_agents;
 mod wire_environments;
 mod wire_events;
