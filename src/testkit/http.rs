@@ -113,7 +113,6 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 /// Helpers over query pairs.
 pub(crate) trait QueryExt {
     fn param(&self, key: &str) -> Option<&str>;
-    #[allow(dead_code)] // first used by the routes of the next families
     fn params(&self, key: &str) -> Vec<&str>;
     fn flag(&self, key: &str) -> bool;
 }

@@ -150,7 +150,8 @@ impl FakeApi {
     }
 
     /// Every object of one kind (`agent`, `environment`, `session`, `vault`,
-    /// `vault_credential`, `skill`, `file`), archived ones included, oldest first.
+    /// `vault_credential`, `skill`, `skill_version`, `file`), archived ones included, oldest
+    /// first.
     pub fn objects(&self, kind: &str) -> Vec<Value> {
         self.shared.objects(kind)
     }
@@ -209,6 +210,19 @@ impl FakeApi {
             _ => return false,
         }
         true
+    }
+
+    /// Adds a file as if the agent of `session_id` had written it to `/mnt/session/outputs/`:
+    /// scoped to the session (listed with `scope_id`) and downloadable, unlike uploads.
+    /// Returns its metadata as `GET /v1/files/{id}` would.
+    pub fn add_session_output(
+        &self,
+        session_id: &str,
+        filename: &str,
+        mime_type: &str,
+        bytes: impl Into<bytes::Bytes>,
+    ) -> Value {
+        routes::files::session_output(&self.shared, session_id, filename, mime_type, bytes.into())
     }
 }
 

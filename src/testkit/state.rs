@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde_json::Value;
+use bytes::Bytes;
+use serde_json::{Map, Value};
 
 use super::faults::Faults;
 use super::http::LoggedRequest;
@@ -60,11 +61,17 @@ pub(crate) struct State {
     pub sessions: BTreeMap<String, Value>,
     pub skills: BTreeMap<String, Value>,
     /// Skill id → versions, oldest first.
-    #[allow(dead_code)] // filled by the skills routes
     pub skill_versions: BTreeMap<String, Vec<Value>>,
     pub files: BTreeMap<String, Value>,
     /// What runs behind the sessions: event histories, live subscribers, queues, scripts.
     pub runtime: super::engine::Runtimes,
+    /// Credential id → its write-only secrets (`access_token`, `refresh_token`,
+    /// `client_secret`, `token`, `secret_value`). Never part of any response.
+    pub credential_secrets: BTreeMap<String, Map<String, Value>>,
+    /// Skill version id → the uploaded files (`dir/path`, bytes), in upload order.
+    pub skill_files: BTreeMap<String, Vec<(String, Bytes)>>,
+    /// File id → its bytes.
+    pub file_contents: BTreeMap<String, Bytes>,
 }
 
 pub(crate) struct Shared {
@@ -136,6 +143,7 @@ impl Shared {
             .or_else(|| s.sessions.get(id))
             .or_else(|| s.skills.get(id))
             .or_else(|| s.files.get(id))
+            .or_else(|| s.skill_versions.values().flatten().find(|v| v["id"] == id))
             .cloned()
     }
 
@@ -152,6 +160,7 @@ impl Shared {
             "vault_credential" => s.credentials.values().cloned().collect(),
             "session" => s.sessions.values().cloned().collect(),
             "skill" => s.skills.values().cloned().collect(),
+            "skill_version" => s.skill_versions.values().flatten().cloned().collect(),
             "file" => s.files.values().cloned().collect(),
             _ => Vec::new(),
         }
