@@ -93,6 +93,8 @@ enum PreviewKind {
 pub(crate) struct SessionRt {
     /// Persisted events, each once in its latest form.
     pub history: Vec<Value>,
+    /// Ids in `history`, so appending stays O(1) (only a re-sighted event is searched for).
+    history_ids: std::collections::HashSet<String>,
     subscribers: Vec<Subscriber>,
     queue: VecDeque<Input>,
     interrupts: usize,
@@ -123,6 +125,7 @@ impl SessionRt {
     pub fn new(thread_id: String, overrides: bool, self_hosted: bool) -> Self {
         Self {
             history: Vec::new(),
+            history_ids: std::collections::HashSet::new(),
             subscribers: Vec::new(),
             queue: VecDeque::new(),
             interrupts: 0,
@@ -296,7 +299,11 @@ pub(crate) fn emit(
         }
     }
     let id = event["id"].clone();
-    rt.history.retain(|e| e["id"] != id);
+    let id_str = id.as_str().unwrap_or_default().to_owned();
+    if !rt.history_ids.insert(id_str) {
+        // A re-sighting (a queued user event, now processed): drop the earlier form.
+        rt.history.retain(|e| e["id"] != id);
+    }
     rt.history.push(event.clone());
     let end = kind == "session.status_terminated";
     rt.send(
@@ -338,6 +345,14 @@ pub(crate) fn delete(shared: &Shared, state: &mut State, sid: &str) {
 
 fn preview(state: &mut State, sid: &str, frame: &Value, kind: PreviewKind) {
     if let Some(rt) = state.runtime.sessions.get_mut(sid) {
+        // Serialise only for streams that asked for this kind of preview.
+        let wanted = rt.subscribers.iter().any(|s| match kind {
+            PreviewKind::Message => s.message_deltas,
+            PreviewKind::Thinking => s.thinking_deltas,
+        });
+        if !wanted {
+            return;
+        }
         rt.send(
             &Out {
                 bytes: sse_frame(frame),

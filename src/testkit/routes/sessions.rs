@@ -1437,8 +1437,25 @@ fn sse_body(rx: mpsc::UnboundedReceiver<Out>, heartbeat: Duration) -> BoxStream<
             };
             tokio::select! {
                 out = rx.recv() => out.map(|out| {
-                    let end = out.end;
-                    (out.bytes, (rx, ticker, end))
+                    // Coalesce whatever is already queued into one write (a burst of events
+                    // would otherwise cost one HTTP chunk, and one syscall, each).
+                    let mut end = out.end;
+                    let mut bytes = out.bytes;
+                    if !end {
+                        let mut buf: Option<bytes::BytesMut> = None;
+                        while let Ok(more) = rx.try_recv() {
+                            let b = buf.get_or_insert_with(|| bytes::BytesMut::from(&bytes[..]));
+                            b.extend_from_slice(&more.bytes);
+                            end = more.end;
+                            if end || b.len() >= 64 * 1024 {
+                                break;
+                            }
+                        }
+                        if let Some(b) = buf {
+                            bytes = b.freeze();
+                        }
+                    }
+                    (bytes, (rx, ticker, end))
                 }),
                 () = tick => Some((Bytes::from_static(b": ping\n\n"), (rx, ticker, false))),
             }
