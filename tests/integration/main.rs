@@ -20,6 +20,8 @@ mod testkit_agents;
 #[cfg(feature = "testkit")]
 mod testkit_faults;
 #[cfg(feature = "testkit")]
+mod testkit_follow;
+#[cfg(feature = "testkit")]
 mod testkit_resources;
 #[cfg(feature = "testkit")]
 mod testkit_sessions;
