@@ -61,52 +61,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/sessions/{id}/threads/{tid}/stream", get(thread_stream))
 }
 
-/// Every persisted event type (`types[]` filter values).
-const EVENT_TYPES: [&str; 42] = [
-    "user.message",
-    "user.interrupt",
-    "user.tool_confirmation",
-    "user.custom_tool_result",
-    "user.tool_result",
-    "user.define_outcome",
-    "system.message",
-    "agent.message",
-    "agent.thinking",
-    "agent.tool_use",
-    "agent.tool_result",
-    "agent.mcp_tool_use",
-    "agent.mcp_tool_result",
-    "agent.custom_tool_use",
-    "agent.thread_message_sent",
-    "agent.thread_message_received",
-    "agent.thread_context_compacted",
-    "session.error",
-    "session.status_rescheduled",
-    "session.status_running",
-    "session.status_idle",
-    "session.status_terminated",
-    "session.thread_created",
-    "session.thread_status_running",
-    "session.thread_status_idle",
-    "session.thread_status_rescheduled",
-    "session.thread_status_terminated",
-    "session.updated",
-    "session.usage",
-    "session.deleted",
-    "span.model_request_start",
-    "span.model_request_end",
-    "span.outcome_evaluation_start",
-    "span.outcome_evaluation_ongoing",
-    "span.outcome_evaluation_end",
-    "workflow_run.created",
-    "workflow_run.status_running",
-    "workflow_run.status_idle",
-    "workflow_run.status_ended",
-    "workflow_run.error",
-    "workflow_run.phase_started",
-    "workflow_run.phase_ended",
-];
-
 const STATUSES: [&str; 4] = ["rescheduling", "running", "idle", "terminated"];
 
 /// Models that accept a mid-conversation `system.message` (by id prefix).
@@ -1379,7 +1333,10 @@ fn history_page(shared: &Shared, sid: &str, query: &[(String, String)]) -> ApiRe
     }
     let order = parse_order(query, "asc")?;
     let types = query.params("types[]");
-    if let Some(bad) = types.iter().find(|t| !EVENT_TYPES.contains(t)) {
+    // The persisted event types are exactly the ones the crate models (a test checks that
+    // list against the reference).
+    let known = crate::api::types::events::SessionEvent::KNOWN_TYPES;
+    if let Some(bad) = types.iter().find(|t| !known.contains(t)) {
         return Err(ApiErr::bad_request(format!(
             "types[]: unknown event type '{bad}'"
         )));
