@@ -46,6 +46,8 @@ pub struct AgentSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 #[non_exhaustive]
+// Settings values, built and moved rarely: boxing would only make them awkward to construct.
+#[allow(clippy::large_enum_variant)]
 pub enum AgentKind {
     /// This crate creates and updates the remote agent, environment and vaults from the spec.
     Managed(ManagedAgent),

@@ -1,19 +1,6 @@
 //! Per-project overrides of an agent's defaults, and the one function that resolves them.
 //!
-//! # `Override` semantics
-//!
-//! Each overridable setting is an [`Override`]:
-//! * [`Inherit`](Override::Inherit) — use the agent's default (the default when a field is
-//!   missing from stored JSON, so new overridable fields stay backwards compatible);
-//! * [`Replace(v)`](Override::Replace) — use `v` instead; `Replace` with an empty list or empty
-//!   string **clears** the setting for the project (that is how a project says "no
-//!   repositories" or "no guidance");
-//! * [`Extend(v)`](Override::Extend) — the default plus `v`. For rules and guidance this is the
-//!   common case ("this project also needs…"), and it keeps following later edits of the agent's
-//!   defaults, which `Replace` with a copy would silently stop doing. Lists are appended with
-//!   duplicates dropped (repositories are matched by URL and the project's entry wins, so a
-//!   project can pin another branch of a default repository); text is appended as a new
-//!   paragraph.
+//! See [`Override`] for the semantics.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +9,20 @@ use super::{
     AgentKind, AgentSpec, AgentSpecId, DomainError, ProjectId, Repository, WorkspaceId, validate,
 };
 
-/// How a project treats one of an agent's default settings. See the [module docs](self).
+/// How a project treats one of an agent's default settings.
+///
+/// Each overridable setting of a [`ProjectOverride`] is an `Override`:
+/// * [`Inherit`](Override::Inherit) — use the agent's default (the default when a field is
+///   missing from stored JSON, so new overridable fields stay backwards compatible);
+/// * [`Replace(v)`](Override::Replace) — use `v` instead; `Replace` with an empty list or empty
+///   string **clears** the setting for the project (that is how a project says "no
+///   repositories" or "no guidance");
+/// * [`Extend(v)`](Override::Extend) — the default plus `v`. For rules and guidance this is the
+///   common case ("this project also needs…"), and it keeps following later edits of the agent's
+///   defaults, which `Replace` with a copy would silently stop doing. Lists are appended with
+///   duplicates dropped (repositories are matched by URL and the project's entry wins, so a
+///   project can pin another branch of a default repository); text is appended as a new
+///   paragraph.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", content = "value", rename_all = "snake_case")]
 pub enum Override<T> {
