@@ -114,6 +114,21 @@ mod tests {
     }
 
     #[test]
+    fn errors_name_the_field_and_rule() {
+        let e = DomainError::TooLong {
+            field: "name".into(),
+            max: 3,
+            len: 4,
+        }
+        .within("kind");
+        assert_eq!(e.field(), Some("kind.name"));
+        assert_eq!(
+            e.to_string(),
+            "`kind.name` must be at most 3 characters (got 4)"
+        );
+    }
+
+    #[test]
     fn ids_are_transparent() {
         let id = SecretRef::from("sec_1");
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"sec_1\"");

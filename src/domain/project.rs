@@ -259,7 +259,29 @@ pub fn resolve(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn inherit_equals_no_override_and_replace_is_exact(
+            guidance in any::<String>(),
+            rules in proptest::collection::vec(any::<String>(), 0..4),
+            extra in proptest::collection::vec(any::<String>(), 0..4),
+        ) {
+            let d = AgentDefaults { guidance: guidance.clone(), rules: rules.clone(), ..defaults() };
+            let p = ProjectId::from("p1");
+            prop_assert_eq!(resolve(&d, &p, Some(&over())), resolve(&d, &p, None));
+            let o = ProjectOverride { rules: Override::Replace(extra.clone()), ..over() };
+            prop_assert_eq!(resolve(&d, &p, Some(&o)).unwrap().rules, extra.clone());
+            // Extend keeps every default first, then every extra, each once.
+            let o = ProjectOverride { rules: Override::Extend(extra.clone()), ..over() };
+            let got = resolve(&d, &p, Some(&o)).unwrap().rules;
+            prop_assert_eq!(&got[..rules.len()], &rules[..]);
+            prop_assert!(extra.iter().all(|e| got.contains(e)));
+        }
+    }
 
     fn repo(name: &str) -> Repository {
         Repository::new(format!("https://github.com/acme/{name}"))
