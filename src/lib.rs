@@ -2,5 +2,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
