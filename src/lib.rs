@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod domain;
+pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;

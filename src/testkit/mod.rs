@@ -17,7 +17,10 @@
 //! ```
 //!
 //! It is for tests, examples and benchmarks (ours and the host's); library code never needs it.
+//!
+//! [`conformance`] is the contract suite of the `store` traits, for every implementation.
 
+pub mod conformance;
 mod engine;
 pub mod faults;
 mod http;

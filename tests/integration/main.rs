@@ -14,6 +14,8 @@ mod fixtures;
 mod follow;
 mod follow_http;
 mod retry;
+#[cfg(feature = "testkit")]
+mod store_memory;
 mod support;
 #[cfg(feature = "testkit")]
 mod testkit_agents;
