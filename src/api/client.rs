@@ -390,6 +390,12 @@ impl Request {
         self.query.extend(query);
         self
     }
+    /// Adds the `page` cursor of a page-cursor list, when there is one.
+    pub(crate) fn page(mut self, page: Option<&str>) -> Self {
+        self.query
+            .extend(page.map(|p| ("page".to_owned(), p.to_owned())));
+        self
+    }
     pub(crate) fn operation(&self) -> Operation {
         Operation {
             method: self.method.to_string(),
@@ -668,21 +674,12 @@ impl Client {
         let client = self.clone();
         let pages = stream::try_unfold(Some(None::<String>), move |cursor| {
             let client = client.clone();
-            let mut req = req.clone();
+            let req = req.clone();
             async move {
-                let Some(page) = cursor else {
+                let Some(current) = cursor else {
                     return Ok(None);
                 };
-                if let Some(page) = page {
-                    req.query.push(("page".to_owned(), page));
-                }
-                let current = req
-                    .query
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k == "page")
-                    .map(|(_, v)| v.clone());
-                let page: CursorPage<T> = client.call(req).await?;
+                let page: CursorPage<T> = client.call(req.page(current.as_deref())).await?;
                 // A cursor that repeats would loop forever: treat it as the last page.
                 let next = page
                     .next_page
@@ -691,11 +688,7 @@ impl Client {
                 Ok(Some((page.data, next)))
             }
         });
-        Box::pin(
-            pages
-                .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-                .try_flatten(),
-        )
+        flatten_pages(pages)
     }
 
     /// All items of an id-based list (reference README §5.3) as a stream.
@@ -724,12 +717,21 @@ impl Client {
                 Ok(Some((page.data, next)))
             }
         });
-        Box::pin(
-            pages
-                .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-                .try_flatten(),
-        )
+        flatten_pages(pages)
     }
+}
+
+/// A stream of pages as a stream of their items.
+fn flatten_pages<T, S>(pages: S) -> ItemStream<T>
+where
+    T: Send + 'static,
+    S: Stream<Item = Result<Vec<T>>> + Send + 'static,
+{
+    Box::pin(
+        pages
+            .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+            .try_flatten(),
+    )
 }
 
 enum Failure {

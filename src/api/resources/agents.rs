@@ -76,12 +76,12 @@ impl Agents<'_> {
         params: &ListAgents,
         page: Option<&str>,
     ) -> Result<CursorPage<Agent>> {
-        let mut query = params.to_query();
-        if let Some(page) = page {
-            query.push(("page".to_owned(), page.to_owned()));
-        }
         self.client
-            .call(Request::get("/v1/agents").query(query))
+            .call(
+                Request::get("/v1/agents")
+                    .query(params.to_query())
+                    .page(page),
+            )
             .await
     }
 

@@ -75,12 +75,12 @@ impl Environments<'_> {
         params: &ListEnvironments,
         page: Option<&str>,
     ) -> Result<CursorPage<Environment>> {
-        let mut query = params.to_query();
-        if let Some(page) = page {
-            query.push(("page".to_owned(), page.to_owned()));
-        }
         self.client
-            .call(Request::get("/v1/environments").query(query))
+            .call(
+                Request::get("/v1/environments")
+                    .query(params.to_query())
+                    .page(page),
+            )
             .await
     }
 }

@@ -85,10 +85,12 @@ impl<'c> Sessions<'c> {
         params: &ListSessions,
         page: Option<&str>,
     ) -> Result<CursorPage<Session>> {
-        let mut query = params.to_query();
-        query.extend(page.map(|p| ("page".to_owned(), p.to_owned())));
         self.client
-            .call(Request::get("/v1/sessions").query(query))
+            .call(
+                Request::get("/v1/sessions")
+                    .query(params.to_query())
+                    .page(page),
+            )
             .await
     }
 

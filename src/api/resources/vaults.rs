@@ -71,10 +71,12 @@ impl<'c> Vaults<'c> {
         params: &ListVaults,
         page: Option<&str>,
     ) -> Result<CursorPage<Vault>> {
-        let mut query = params.to_query();
-        query.extend(page.map(|p| ("page".to_owned(), p.to_owned())));
         self.client
-            .call(Request::get("/v1/vaults").query(query))
+            .call(
+                Request::get("/v1/vaults")
+                    .query(params.to_query())
+                    .page(page),
+            )
             .await
     }
 
