@@ -755,6 +755,79 @@ pub async fn sink_repeat_is_harmless(sink: &dyn EventSink) {
     );
 }
 
+/// The outcome of one contract check run by [`run_store_suite`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutcome {
+    /// The check's function name in this module (e.g. `"concurrent_cas_one_winner"`).
+    pub name: &'static str,
+    /// `None` if it passed; otherwise the panic message, which names the contract item.
+    pub failure: Option<String>,
+}
+
+impl CheckOutcome {
+    /// Whether the check passed.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Runs every [`Store`] contract check outside a test harness — from an example, a health
+/// check or a host's own test runner — each on a fresh store from `factory` and in its own
+/// task, so one failing check (a panic) is reported and the others still run.
+///
+/// The [`store_conformance_tests!`](crate::store_conformance_tests) macro is the usual way;
+/// this is the same suite as a value. Needs a multi-threaded tokio runtime.
+pub async fn run_store_suite<F, Fut>(factory: F) -> Vec<CheckOutcome>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Store>>,
+{
+    macro_rules! checks {
+        ($($name:ident: $mode:ident),* $(,)?) => {{
+            let mut out = Vec::new();
+            $(
+                let store = factory().await;
+                let task = tokio::spawn(async move { checks!(@call $name, $mode, store) });
+                out.push(CheckOutcome {
+                    name: stringify!($name),
+                    failure: task.await.err().map(|e| panic_message(e)),
+                });
+            )*
+            out
+        }};
+        (@call $name:ident, ref, $store:ident) => { $name(&*$store).await };
+        (@call $name:ident, arc, $store:ident) => { $name($store).await };
+    }
+    checks!(
+        put_absent_then_exists: ref,
+        stale_revision_is_conflict: ref,
+        revisions_increase_across_delete: ref,
+        delete_is_compare_and_swap: ref,
+        list_by_prefix_ordered: ref,
+        concurrent_cas_one_winner: arc,
+        event_log_idempotent_and_ordered: ref,
+        cursor_advances_with_append: ref,
+        concurrent_duplicate_appends: arc,
+        trigger_ledger_dedupes: arc,
+        lease_exclusive_and_fenced: ref,
+        lease_expiry_takeover: arc,
+    )
+}
+
+fn panic_message(e: tokio::task::JoinError) -> String {
+    if !e.is_panic() {
+        return e.to_string();
+    }
+    let payload = e.into_panic();
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else {
+        "panicked".to_owned()
+    }
+}
+
 /// `Option::expect` without the `expect_used` lint, with the contract item in the message.
 trait ExpectSome<T> {
     fn expect_none_free(self, what: &str) -> T;
