@@ -16,6 +16,7 @@ mod follow_http;
 mod retry;
 #[cfg(feature = "testkit")]
 mod store_memory;
+mod store_records;
 mod support;
 #[cfg(feature = "testkit")]
 mod testkit_agents;
