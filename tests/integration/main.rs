@@ -13,6 +13,8 @@ mod endpoints_vaults;
 mod fixtures;
 mod follow;
 mod follow_http;
+#[cfg(feature = "testkit")]
+mod keys;
 mod retry;
 #[cfg(feature = "testkit")]
 mod store_memory;
