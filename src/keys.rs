@@ -146,7 +146,7 @@ pub enum KeyError {
 
     /// The API rejected the key (HTTP 401 `authentication_error`): it is wrong, revoked or
     /// malformed. Nothing was stored or changed.
-    #[error("workspace {workspace}: the API rejected the key{} ({failure})", for_key(.key))]
+    #[error("{}: the API rejected the key ({failure})", scope(.workspace, .key))]
     Rejected {
         /// The workspace.
         workspace: WorkspaceId,
@@ -158,7 +158,7 @@ pub enum KeyError {
 
     /// The key is genuine but lacks permission (HTTP 403 `permission_error`). Nothing was
     /// stored or changed.
-    #[error("workspace {workspace}: the key lacks permission{} ({failure})", for_key(.key))]
+    #[error("{}: the key lacks permission ({failure})", scope(.workspace, .key))]
     Forbidden {
         /// The workspace.
         workspace: WorkspaceId,
@@ -170,7 +170,7 @@ pub enum KeyError {
 
     /// The API answered with another error (rate limit, overload, server error, …) after the
     /// client's retries. Nothing was stored or changed; trying again later may succeed.
-    #[error("workspace {workspace}: checking the key{} failed ({failure})", for_key(.key))]
+    #[error("{}: checking the key failed ({failure})", scope(.workspace, .key))]
     Api {
         /// The workspace.
         workspace: WorkspaceId,
@@ -182,7 +182,7 @@ pub enum KeyError {
 
     /// The API could not be reached (connection refused or reset, DNS, TLS, timeout): nothing
     /// is known about the key. Nothing was stored or changed.
-    #[error("workspace {workspace}: the API is unreachable{}: {message}", for_key(.key))]
+    #[error("{}: the API is unreachable: {message}", scope(.workspace, .key))]
     Unreachable {
         /// The workspace.
         workspace: WorkspaceId,
@@ -194,7 +194,7 @@ pub enum KeyError {
 
     /// The API answered with something that is not a models list. Nothing was stored or
     /// changed.
-    #[error("workspace {workspace}: unexpected API answer{}: {message}", for_key(.key))]
+    #[error("{}: unexpected API answer: {message}", scope(.workspace, .key))]
     BadResponse {
         /// The workspace.
         workspace: WorkspaceId,
@@ -306,10 +306,12 @@ impl KeyError {
     }
 }
 
-fn for_key(key: &Option<ProviderKeyId>) -> String {
-    key.as_ref()
-        .map(|k| format!(" (provider key {k})"))
-        .unwrap_or_default()
+/// `workspace ws_1` or `workspace ws_1, provider key pk_1`.
+fn scope(workspace: &WorkspaceId, key: &Option<ProviderKeyId>) -> String {
+    match key {
+        Some(k) => format!("workspace {workspace}, provider key {k}"),
+        None => format!("workspace {workspace}"),
+    }
 }
 
 fn join(ids: &[AgentSpecId]) -> String {

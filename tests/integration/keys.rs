@@ -13,8 +13,8 @@ use claude_agents::api::{Client, ClientBuilder, RetryPolicy};
 use claude_agents::domain::{AgentSpec, KeyStatus, ProviderKey, SecretRef, WorkspaceId};
 use claude_agents::keys::{DeleteMode, KeyError, ProviderKeys, check_agent_key};
 use claude_agents::store::{
-    AppendOutcome, Collection, Expected, LogEvent, MemorySecretStore, MemoryStore, RecordStore,
-    Result as StoreResult, Revision, SecretStore, Store, Versioned,
+    AppendOutcome, Collection, Expected, LogEvent, MemorySecretStore, MemoryStore, RecordError,
+    RecordStore, Result as StoreResult, Revision, SecretStore, Store, StoreError, Versioned,
 };
 use claude_agents::testkit::{FakeApi, FakeConfig, KeyAccess};
 use futures_util::TryStreamExt;
@@ -103,6 +103,8 @@ struct GatedStore {
     inner: MemoryStore,
     gate: Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>,
     conflicts: AtomicUsize,
+    /// Provider-key writes fail with a backend error while set.
+    fail_writes: std::sync::atomic::AtomicBool,
 }
 
 impl GatedStore {
@@ -127,6 +129,9 @@ impl Store for GatedStore {
         value: Value,
         expected: Expected,
     ) -> StoreResult<Revision> {
+        if collection == Collection::ProviderKeys && self.fail_writes.load(Ordering::SeqCst) {
+            return Err(StoreError::backend("injected", "disk full"));
+        }
         if collection == Collection::ProviderKeys {
             let gate = self.gate.lock().unwrap().take();
             if let Some((arrived, release)) = gate {
@@ -400,6 +405,26 @@ async fn add_valid_key_stores_masked_record_all_models_and_the_secret() {
 }
 
 #[tokio::test]
+async fn add_removes_the_secret_again_when_the_record_write_fails() {
+    let env = Env::new().await;
+    env.store.fail_writes.store(true, Ordering::SeqCst);
+    let err = env
+        .keys
+        .add(&ws("ws_1"), "Team key", secret(KEY_A))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            KeyError::Record(RecordError::Store(StoreError::Backend { .. }))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(env.record_count().await, 0);
+    assert!(env.secrets.refs().is_empty(), "no orphan secret");
+}
+
+#[tokio::test]
 async fn add_rejected_key_401_is_typed_and_stores_nothing() {
     let env =
         Env::with_config(FakeConfig::default().with_key_access(KEY_A, KeyAccess::Rejected)).await;
@@ -424,7 +449,12 @@ async fn add_rejected_key_401_is_typed_and_stores_nothing() {
     }
     assert_eq!(err.status(), Some(401));
     assert!(err.request_id().is_some());
-    assert!(err.to_string().contains("rejected"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("workspace ws_1: the API rejected the key (HTTP 401 authentication_error"),
+        "{text}"
+    );
+    assert!(text.contains("[request-id req_"), "{text}");
     assert_eq!(env.record_count().await, 0);
     assert!(env.secrets.refs().is_empty());
 }
@@ -720,6 +750,11 @@ async fn rotate_to_a_refused_key_changes_nothing() {
         matches!(&err, KeyError::Rejected { key: Some(id), .. } if id == &key.id),
         "{err:?}"
     );
+    let prefix = format!(
+        "workspace ws_1, provider key {}: the API rejected the key",
+        key.id
+    );
+    assert!(err.to_string().starts_with(&prefix), "{err}");
     let err = env
         .keys
         .rotate(&w, &key.id, secret(KEY_C))
