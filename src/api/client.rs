@@ -245,11 +245,7 @@ impl ClientBuilder {
         }
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .user_agent(concat!("claude-agents/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| Error::Config(format!("could not build HTTP client: {e}")))?,
+            None => default_http(self.connect_timeout)?,
         };
         let header = |v: &str| {
             HeaderValue::from_str(v).map_err(|_| Error::Config(format!("invalid header {v:?}")))
@@ -287,6 +283,27 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+impl ClientBuilder {
+    /// This builder with its HTTP client built now when none was given, so that every
+    /// [`Client`] built from clones of it shares one connection pool (a service that builds a
+    /// client per API key, such as `keys::ProviderKeys`, uses this).
+    pub(crate) fn with_shared_http(mut self) -> Result<Self> {
+        if self.http.is_none() {
+            self.http = Some(default_http(self.connect_timeout)?);
+        }
+        Ok(self)
+    }
+}
+
+/// The built-in HTTP client: the connect timeout and our user agent.
+fn default_http(connect_timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .user_agent(concat!("claude-agents/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Config(format!("could not build HTTP client: {e}")))
 }
 
 fn sensitive_header(value: &str) -> Result<HeaderValue> {

@@ -271,6 +271,21 @@ impl SessionCard {
         }
     }
 
+    /// Checks the ids (non-empty, no whitespace) and the remote session id when set.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        validate::id("id", self.id.as_str())?;
+        validate::id("workspace", self.workspace.as_str())?;
+        validate::id("task", self.task.as_str())?;
+        validate::id("agent", self.agent.as_str())?;
+        if let Some(remote) = &self.remote_session {
+            validate::id("remote_session", remote)?;
+        }
+        if let Trigger::Mention { comment, .. } = &self.trigger {
+            validate::id("trigger.comment", comment.as_str())?;
+        }
+        Ok(())
+    }
+
     /// Moves the card to `to` at time `at`, bumping the revision. Returns whether anything
     /// changed (`false` for a repeated move to the current state, which is a no-op).
     ///
@@ -418,6 +433,61 @@ mod tests {
             card().transition(Running, t(1)).unwrap_err().to_string(),
             "session card cannot go from `queued` to `running`"
         );
+    }
+
+    #[test]
+    fn card_validation_both_ways() {
+        assert_eq!(card().validate(), Ok(()));
+        let cases: Vec<(SessionCard, &str)> = vec![
+            (
+                SessionCard {
+                    id: "".into(),
+                    ..card()
+                },
+                "id",
+            ),
+            (
+                SessionCard {
+                    workspace: "a b".into(),
+                    ..card()
+                },
+                "workspace",
+            ),
+            (
+                SessionCard {
+                    task: "".into(),
+                    ..card()
+                },
+                "task",
+            ),
+            (
+                SessionCard {
+                    agent: "\n".into(),
+                    ..card()
+                },
+                "agent",
+            ),
+            (
+                SessionCard {
+                    remote_session: Some("".into()),
+                    ..card()
+                },
+                "remote_session",
+            ),
+            (
+                SessionCard {
+                    trigger: Trigger::Mention {
+                        comment: "".into(),
+                        by: None,
+                    },
+                    ..card()
+                },
+                "trigger.comment",
+            ),
+        ];
+        for (c, field) in cases {
+            assert_eq!(c.validate().unwrap_err().field(), Some(field));
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Persistence seams: the [`Store`], [`SecretStore`] and [`EventSink`] traits, their
-//! [`StoreError`], and their `# Contract` sections; the [`memory`] implementations.
+//! [`StoreError`], and their `# Contract` sections; the [`memory`] implementations; the typed
+//! record layer of [`records`] ([`Record`], [`RecordKey`], [`RecordStore`]).
 //!
 //! The traits are domain-agnostic on purpose: records are JSON values in named
 //! [`Collection`]s with a [`Revision`] each, so a typed layer (specs, status records, session
@@ -19,6 +20,7 @@
 //! `Arc<dyn EventSink>`) and use [`#[async_trait]`](macro@async_trait).
 
 pub mod memory;
+pub mod records;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -32,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use memory::{MemorySecretStore, MemorySink, MemoryStore};
+pub use records::{Record, RecordError, RecordKey, RecordStore};
 
 /// The result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::faults::{self, RequestFault};
-use super::state::Shared;
+use super::state::{KeyAccess, Shared, lock};
 
 /// One request the fake served.
 #[derive(Clone, Debug, PartialEq)]
@@ -236,22 +236,45 @@ fn needs_managed_beta(path: &str) -> bool {
     .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }
 
-fn authorised(headers: &HeaderMap, expected: Option<&str>) -> bool {
-    let key = headers
+/// The key a request carries (`x-api-key`, else `Authorization: Bearer`).
+fn request_key(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
         .or_else(|| {
             headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::to_owned)
-        });
-    match (key, expected) {
-        (Some(k), Some(e)) => k == e,
-        (Some(k), None) => !k.trim().is_empty(),
-        (None, _) => false,
+        })
+}
+
+/// The auth answer for a request: `None` to serve it, else the 401 or 403 error.
+fn check_key(headers: &HeaderMap, shared: &Shared) -> Option<ApiErr> {
+    let unauthenticated = || {
+        ApiErr::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid x-api-key",
+        )
+    };
+    let Some(key) = request_key(headers) else {
+        return Some(unauthenticated());
+    };
+    let access = lock(&shared.key_access).get(key).copied();
+    match access {
+        Some(KeyAccess::Accepted) => None,
+        Some(KeyAccess::Rejected) => Some(unauthenticated()),
+        Some(KeyAccess::Forbidden) => Some(ApiErr::new(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            "Your API key does not have permission to use the specified resource.",
+        )),
+        None => match shared.config.api_key.as_deref() {
+            Some(expected) if key != expected => Some(unauthenticated()),
+            None if key.trim().is_empty() => Some(unauthenticated()),
+            _ => None,
+        },
     }
 }
 
@@ -271,12 +294,8 @@ pub(crate) async fn middleware(
         .await
         .unwrap_or_default();
 
-    let early = if !authorised(&parts.headers, shared.config.api_key.as_deref()) {
-        Some(ApiErr::new(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            "invalid x-api-key",
-        ))
+    let early = if let Some(err) = check_key(&parts.headers, &shared) {
+        Some(err)
     } else if needs_managed_beta(&path)
         && !parts
             .headers

@@ -33,7 +33,7 @@ pub use faults::{
 };
 pub use http::LoggedRequest;
 pub use script::Script;
-pub use state::FakeConfig;
+pub use state::{FakeConfig, KeyAccess};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -157,6 +157,12 @@ impl FakeApi {
     /// first.
     pub fn objects(&self, kind: &str) -> Vec<Value> {
         self.shared.objects(kind)
+    }
+
+    /// Answers requests carrying `key` as `access` from now on (see
+    /// [`FakeConfig::key_access`]); e.g. [`KeyAccess::Rejected`] to revoke a key mid-test.
+    pub fn set_key_access(&self, key: impl Into<String>, access: KeyAccess) {
+        state::lock(&self.shared.key_access).insert(key.into(), access);
     }
 
     /// The script every session without its own runs (initially [`Script::default`]).

@@ -21,6 +21,12 @@ pub struct FakeConfig {
     /// When set, only this key (as `x-api-key` or `Authorization: Bearer`) is accepted;
     /// otherwise any non-empty key is.
     pub api_key: Option<String>,
+    /// Per-key answers that override [`api_key`](Self::api_key) for the keys listed (empty by
+    /// default): a [`Rejected`](KeyAccess::Rejected) key gets 401 `authentication_error`, a
+    /// [`Forbidden`](KeyAccess::Forbidden) key 403 `permission_error` on every request, an
+    /// [`Accepted`](KeyAccess::Accepted) key is served even when `api_key` names another.
+    /// Change it while the fake runs with [`FakeApi::set_key_access`](super::FakeApi::set_key_access).
+    pub key_access: BTreeMap<String, KeyAccess>,
     /// Print one line per request (`METHOD PATH STATUS`) to stderr.
     pub log: bool,
     /// Interval of the heartbeat comments (`: ping`) on event streams (default 15 s; zero
@@ -33,6 +39,7 @@ impl Default for FakeConfig {
         Self {
             port: 0,
             api_key: None,
+            key_access: BTreeMap::new(),
             log: false,
             heartbeat: Duration::from_secs(15),
         }
@@ -47,6 +54,26 @@ impl FakeConfig {
             ..Self::default()
         }
     }
+
+    /// This configuration with `key` answered as `access` (see
+    /// [`key_access`](Self::key_access)).
+    pub fn with_key_access(mut self, key: impl Into<String>, access: KeyAccess) -> Self {
+        self.key_access.insert(key.into(), access);
+        self
+    }
+}
+
+/// How the fake answers requests carrying one particular API key
+/// ([`FakeConfig::key_access`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyAccess {
+    /// Served normally (even when [`FakeConfig::api_key`] names another key).
+    Accepted,
+    /// 401 `authentication_error`: the key is unknown, revoked or malformed.
+    Rejected,
+    /// 403 `permission_error`: the key is genuine but not allowed to use the API.
+    Forbidden,
 }
 
 /// Objects by kind, then by id (ids are generated in increasing order, so id order is
@@ -76,6 +103,8 @@ pub(crate) struct State {
 
 pub(crate) struct Shared {
     pub config: FakeConfig,
+    /// [`FakeConfig::key_access`], changeable at run time.
+    pub key_access: Mutex<BTreeMap<String, KeyAccess>>,
     pub state: Mutex<State>,
     log: Mutex<Vec<LoggedRequest>>,
     writes: Mutex<BTreeMap<String, usize>>,
@@ -92,6 +121,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Shared {
     pub fn new(config: FakeConfig) -> Self {
         Self {
+            key_access: Mutex::new(config.key_access.clone()),
             config,
             state: Mutex::new(State::default()),
             log: Mutex::new(Vec::new()),

@@ -13,9 +13,12 @@ mod endpoints_vaults;
 mod fixtures;
 mod follow;
 mod follow_http;
+#[cfg(feature = "testkit")]
+mod keys;
 mod retry;
 #[cfg(feature = "testkit")]
 mod store_memory;
+mod store_records;
 mod support;
 #[cfg(feature = "testkit")]
 mod testkit_agents;
