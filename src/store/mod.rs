@@ -1,5 +1,6 @@
 //! Persistence seams: the [`Store`], [`SecretStore`] and [`EventSink`] traits, their
-//! [`StoreError`], and their `# Contract` sections; the [`memory`] implementations.
+//! [`StoreError`], and their `# Contract` sections; the [`memory`] implementations and, with
+//! feature `sqlite`, the SQLite one (`sqlite::SqliteStore`, one file, embedded migrations).
 //!
 //! The traits are domain-agnostic on purpose: records are JSON values in named
 //! [`Collection`]s with a [`Revision`] each, so a typed layer (specs, status records, session
@@ -19,6 +20,8 @@
 //! `Arc<dyn EventSink>`) and use [`#[async_trait]`](macro@async_trait).
 
 pub mod memory;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -32,6 +35,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use memory::{MemorySecretStore, MemorySink, MemoryStore};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// The result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
