@@ -16,6 +16,8 @@ mod follow_http;
 mod retry;
 #[cfg(feature = "testkit")]
 mod store_memory;
+#[cfg(all(feature = "sqlite", feature = "testkit"))]
+mod store_sqlite;
 mod support;
 #[cfg(feature = "testkit")]
 mod testkit_agents;
