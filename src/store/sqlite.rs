@@ -34,6 +34,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -42,7 +43,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Row, SqlSafeStr, Sqlite, Transaction};
 
 use super::{
     AppendOutcome, Collection, Expected, LogEvent, Result, Revision, Store, StoreError, Versioned,
@@ -158,6 +159,56 @@ fn prefix_upper_bound(prefix: &str) -> Option<String> {
     None
 }
 
+/// Row counts of the multi-row statements of an append: a batch is cut greedily into chunks
+/// of these sizes, so a connection prepares (and caches) at most one statement per size and
+/// kind, whatever the batch sizes.
+const CHUNK_ROWS: [usize; 9] = [256, 128, 64, 32, 16, 8, 4, 2, 1];
+
+/// The chunks, largest first, whose sizes add up to `n`: `(shape, rows)` with
+/// `rows == CHUNK_ROWS[shape]`.
+fn chunks(mut n: usize) -> impl Iterator<Item = (usize, usize)> {
+    std::iter::from_fn(move || {
+        let (shape, rows) = CHUNK_ROWS
+            .into_iter()
+            .enumerate()
+            .find(|&(_, rows)| rows <= n)?;
+        n -= rows;
+        Some((shape, rows))
+    })
+}
+
+/// One SQL text per chunk shape, built once per process.
+type Shapes = LazyLock<[Arc<str>; CHUNK_ROWS.len()]>;
+
+// The multi-row statements use anonymous `?` parameters, bound in order: sqlx resolves a
+// numbered `?NNN` through `sqlite3_bind_parameter_name`, a linear search per parameter, which
+// made binding quadratic in the row count.
+
+/// `SELECT` of the stored `(event_id, processed)` of one session among `CHUNK_ROWS[shape]`
+/// event ids. Binds: session, then the ids.
+static SELECT_STORED: Shapes = LazyLock::new(|| {
+    CHUNK_ROWS.map(|rows| {
+        format!(
+            "SELECT event_id, processed FROM session_events \
+             WHERE session = ? AND event_id IN ({})",
+            vec!["?"; rows].join(", ")
+        )
+        .into()
+    })
+});
+
+/// `INSERT` of `CHUNK_ROWS[shape]` events. Binds per row: session, seq, event id, processed,
+/// payload.
+static INSERT_EVENTS: Shapes = LazyLock::new(|| {
+    CHUNK_ROWS.map(|rows| {
+        format!(
+            "INSERT INTO session_events (session, seq, event_id, processed, payload) VALUES {}",
+            vec!["(?, ?, ?, ?, ?)"; rows].join(", ")
+        )
+        .into()
+    })
+});
+
 impl SqliteStore {
     /// Opens (creating it if missing) the database file at `path` with default
     /// [`SqliteOptions`], and applies the embedded migrations it lacks.
@@ -211,7 +262,9 @@ impl SqliteStore {
         }
         let max_readers = options.max_readers.max(1);
         let reader = pool(max_readers)
-            .connect_with(base.read_only(true))
+            // Reads of a log page stream up to a page of rows from the connection's thread:
+            // buffer them instead of handing over one at a time.
+            .connect_with(base.read_only(true).row_buffer_size(1024))
             .await
             .map_err(backend(format_args!("open {shown}: readers")))?;
         Ok(Self {
@@ -436,7 +489,12 @@ impl Store for SqliteStore {
             .map(|e| serde_json::to_string(&e.payload))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::backend(format!("sqlite: {context}: encode"), e))?;
+        let mut ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
 
+        // Under the write lock nobody else appends, so: read what is stored, decide in Rust,
+        // insert exactly the new events. A few statements per batch, not one per event.
         let mut tx = self.begin_write(&context).await?;
         let cursor: Option<i64> =
             sqlx::query_scalar("SELECT cursor FROM session_cursors WHERE session = ?1")
@@ -444,32 +502,58 @@ impl Store for SqliteStore {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(backend(&context))?;
-        let mut last = to_u64(cursor.unwrap_or(0), &context)?;
-        let mut appended = Vec::new();
-        for (index, (event, payload)) in events.iter().zip(payloads).enumerate() {
-            let seq = last + 1;
-            // One SQL text for every event: the connection prepares it once and reuses it.
-            // Only the de-duplication key may conflict; a clash on (session, seq) would be an
-            // error, never a silent skip.
-            let done = sqlx::query(
-                "INSERT INTO session_events (session, seq, event_id, processed, payload) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) \
-                 ON CONFLICT (session, event_id, processed) DO NOTHING",
-            )
-            .bind(session)
-            .bind(to_i64(seq, &context)?)
-            .bind(event.event_id.as_str())
-            .bind(event.processed)
-            .bind(payload)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend(&context))?;
-            if done.rows_affected() == 1 {
-                last = seq;
-                appended.push((index, seq));
+        // Every append that stores an event writes the cursor: no cursor, no events.
+        let mut stored: Vec<(String, bool)> = Vec::new();
+        if cursor.is_some() {
+            let mut rest = ids.as_slice();
+            for (shape, rows) in chunks(ids.len()) {
+                // The chunk sizes add up to the length, so `rows <= rest.len()`.
+                let (chunk, tail) = rest.split_at(rows);
+                rest = tail;
+                let sql = AssertSqlSafe(SELECT_STORED[shape].clone());
+                let mut query = sqlx::query_as(sql).bind(session);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                let found: Vec<(String, bool)> =
+                    query.fetch_all(&mut *tx).await.map_err(backend(&context))?;
+                stored.extend(found);
             }
         }
-        if !appended.is_empty() {
+        let mut seen: HashSet<(&str, bool)> =
+            stored.iter().map(|(id, p)| (id.as_str(), *p)).collect();
+        let last = to_u64(cursor.unwrap_or(0), &context)?;
+        let mut new = Vec::new();
+        for (index, event) in events.iter().enumerate() {
+            // `insert` is false for stored keys and for repeats inside this batch.
+            if seen.insert(event.key()) {
+                let seq = last + 1 + new.len() as u64;
+                new.push((index, seq));
+            }
+        }
+        let mut payloads: Vec<Option<String>> = payloads.into_iter().map(Some).collect();
+        let mut rest = new.as_slice();
+        for (shape, rows) in chunks(new.len()) {
+            // The chunk sizes add up to the length, so `rows <= rest.len()`.
+            let (chunk, tail) = rest.split_at(rows);
+            rest = tail;
+            // No ON CONFLICT: a clash here would be a bug, and must fail the append.
+            let sql = AssertSqlSafe(INSERT_EVENTS[shape].clone());
+            let mut query = sqlx::query(sql);
+            for &(index, seq) in chunk {
+                let event = &events[index];
+                let payload = payloads[index].take().unwrap_or_default();
+                query = query
+                    .bind(session)
+                    .bind(to_i64(seq, &context)?)
+                    .bind(event.event_id.as_str())
+                    .bind(event.processed)
+                    .bind(payload);
+            }
+            query.execute(&mut *tx).await.map_err(backend(&context))?;
+        }
+        let last = new.last().map_or(last, |&(_, seq)| seq);
+        if !new.is_empty() {
             sqlx::query(
                 "INSERT INTO session_cursors (session, cursor) VALUES (?1, ?2) \
                  ON CONFLICT (session) DO UPDATE SET cursor = excluded.cursor",
@@ -482,7 +566,7 @@ impl Store for SqliteStore {
         }
         tx.commit().await.map_err(backend(&context))?;
         Ok(AppendOutcome {
-            appended,
+            appended: new,
             cursor: (last > 0).then_some(last),
         })
     }
@@ -566,6 +650,25 @@ mod tests {
         for key in ["ab", "ab\u{10ffff}", "abzzz", "ab\u{7f}"] {
             assert!(("ab".."ac").contains(&key));
         }
+    }
+
+    #[test]
+    fn chunks_cover_any_batch_with_few_shapes() {
+        for n in 0..300 {
+            let sizes: Vec<_> = chunks(n).collect();
+            assert_eq!(sizes.iter().map(|(_, rows)| rows).sum::<usize>(), n);
+            assert!(sizes.iter().all(|&(shape, rows)| CHUNK_ROWS[shape] == rows));
+            assert!(sizes.windows(2).all(|w| w[0].1 >= w[1].1), "largest first");
+        }
+        assert_eq!(
+            chunks(1000).map(|(_, rows)| rows).collect::<Vec<_>>(),
+            [256, 256, 256, 128, 64, 32, 8]
+        );
+        for (shape, rows) in CHUNK_ROWS.into_iter().enumerate() {
+            assert_eq!(INSERT_EVENTS[shape].matches('?').count(), 5 * rows);
+            assert_eq!(SELECT_STORED[shape].matches('?').count(), 1 + rows);
+        }
+        assert!(INSERT_EVENTS[CHUNK_ROWS.len() - 1].ends_with("VALUES (?, ?, ?, ?, ?)"));
     }
 
     #[test]

@@ -614,3 +614,46 @@ async fn list_handles_prefixes_at_the_edges_of_the_key_space() {
     );
     assert_eq!(keys(store.list(c, "a").await.unwrap()).len(), 3);
 }
+
+/// Batches of every size (across the statement chunk boundaries), mixing new events, stored
+/// ones and repeats inside the batch: the outcome is the memory store's, call by call.
+#[tokio::test]
+async fn append_matches_the_memory_store_on_random_batches() {
+    use claude_agents::store::MemoryStore;
+    use rand::{Rng, SeedableRng};
+
+    let sqlite = TempStore::new().await;
+    let memory = MemoryStore::new();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for round in 0..60 {
+        let session = format!("s{}", round % 3);
+        let len = match round % 4 {
+            0 => rng.random_range(0..8),
+            1 => rng.random_range(60..70),
+            _ => rng.random_range(200..700),
+        };
+        let batch: Vec<_> = (0..len)
+            .map(|_| {
+                ev(
+                    &format!("e{}", rng.random_range(0..900)),
+                    rng.random_bool(0.7),
+                )
+            })
+            .collect();
+        let want = memory.append_events(&session, &batch).await.unwrap();
+        let got = sqlite.append_events(&session, &batch).await.unwrap();
+        assert_eq!(got, want, "round {round} ({len} events)");
+    }
+    for s in ["s0", "s1", "s2"] {
+        let want = memory.read_events(s, 0, usize::MAX).await.unwrap();
+        assert_eq!(sqlite.read_events(s, 0, usize::MAX).await.unwrap(), want);
+        assert_eq!(
+            sqlite.seen_events(s).await.unwrap(),
+            memory.seen_events(s).await.unwrap()
+        );
+        assert_eq!(
+            sqlite.cursor(s).await.unwrap(),
+            memory.cursor(s).await.unwrap()
+        );
+    }
+}
