@@ -684,6 +684,33 @@ mod tests {
         assert!(INSERT_EVENTS[CHUNK_ROWS.len() - 1].ends_with("VALUES (?, ?, ?, ?, ?)"));
     }
 
+    /// Released migrations never change: a database records each applied migration's
+    /// checksum and refuses to open under a build whose text differs. A failure here means a
+    /// released file was edited — revert it and add a new migration instead.
+    #[test]
+    fn released_migrations_are_unchanged() {
+        let released = [
+            (
+                1,
+                "d5efbf799e887d0d8e20933216f14f8d0b8555269285405cad372629d9c5d883fc8d26a7daa76dd0576c1ba23298b4c7",
+            ),
+            (
+                2,
+                "26aed7004a04dcfb526cdf62efa2c7f166bbd1e8be76105e5252842e2dba5b8f4ed8ab1a3878de076971c948f0e28502",
+            ),
+        ];
+        let migrator = migrator();
+        for (version, checksum) in released {
+            let migration = migrator.iter().find(|m| m.version == version).unwrap();
+            let hex: String = migration
+                .checksum
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(hex, checksum, "migration {version} changed");
+        }
+    }
+
     #[test]
     fn migrations_are_ordered_and_distinct() {
         let versions: Vec<_> = MIGRATIONS.iter().map(|m| m.0).collect();
