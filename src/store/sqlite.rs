@@ -367,7 +367,7 @@ fn decode_value(text: &str, context: impl fmt::Display) -> Result<Value> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn get(&self, collection: Collection, key: &str) -> Result<Option<Versioned>> {
-        let context = format_args!("get {collection}/{key}").to_string();
+        let context = format!("get {collection}/{key}");
         let row: Option<(String, i64)> = sqlx::query_as(
             "SELECT value, revision FROM records \
              WHERE collection = ?1 AND key = ?2 AND value IS NOT NULL",
