@@ -1,6 +1,8 @@
 //! Persistence seams: the [`Store`], [`SecretStore`] and [`EventSink`] traits, their
-//! [`StoreError`], and their `# Contract` sections; the [`memory`] implementations; the typed
-//! record layer of [`records`] ([`Record`], [`RecordKey`], [`RecordStore`]).
+//! [`StoreError`], and their `# Contract` sections; the typed record layer of [`records`]
+//! ([`Record`], [`RecordKey`], [`RecordStore`]); the [`memory`] implementations and, with
+//! feature `sqlite`, the SQLite ones (`sqlite::SqliteStore`, one file, embedded migrations;
+//! `SqliteSecretStore`, encrypted at rest).
 //!
 //! The traits are domain-agnostic on purpose: records are JSON values in named
 //! [`Collection`]s with a [`Revision`] each, so a typed layer (specs, status records, session
@@ -21,6 +23,8 @@
 
 pub mod memory;
 pub mod records;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -35,6 +39,8 @@ use serde_json::Value;
 
 pub use memory::{MemorySecretStore, MemorySink, MemoryStore};
 pub use records::{Record, RecordError, RecordKey, RecordStore};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// The result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -19,6 +19,8 @@ mod retry;
 #[cfg(feature = "testkit")]
 mod store_memory;
 mod store_records;
+#[cfg(all(feature = "sqlite", feature = "testkit"))]
+mod store_sqlite;
 mod support;
 #[cfg(feature = "testkit")]
 mod testkit_agents;
