@@ -25,6 +25,8 @@ pub mod memory;
 pub mod records;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "sqlite")]
+pub mod sqlite_secrets;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -41,6 +43,8 @@ pub use memory::{MemorySecretStore, MemorySink, MemoryStore};
 pub use records::{Record, RecordError, RecordKey, RecordStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
+#[cfg(feature = "sqlite")]
+pub use sqlite_secrets::{RekeyReport, SqliteSecretStore};
 
 /// The result type of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

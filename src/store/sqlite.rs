@@ -121,7 +121,9 @@ impl Default for SqliteOptions {
 /// may open the same file. See the [module docs](crate::store::sqlite) for the concurrency
 /// design and the schema.
 ///
-/// `Debug` shows the path and pool sizes only.
+/// `Debug` shows the path and pool sizes only. Clones share the connections (and
+/// [`close`](Self::close) closes them for every clone).
+#[derive(Clone)]
 pub struct SqliteStore {
     path: PathBuf,
     writer: SqlitePool,

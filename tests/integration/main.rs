@@ -21,6 +21,8 @@ mod store_memory;
 mod store_records;
 #[cfg(all(feature = "sqlite", feature = "testkit"))]
 mod store_sqlite;
+#[cfg(all(feature = "sqlite", feature = "testkit"))]
+mod store_sqlite_secrets;
 mod support;
 #[cfg(feature = "testkit")]
 mod testkit_agents;
