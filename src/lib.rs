@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod instructions;
 pub mod secrets;
 pub mod store;
 #[cfg(feature = "testkit")]
