@@ -1,3 +1,6 @@
+use proptest::prelude::*;
+use pulldown_cmark::{Event, Options as CmarkOptions, Parser, Tag};
+
 use super::*;
 
 fn md(html: &str) -> String {
@@ -405,6 +408,11 @@ fn code_is_verbatim_and_fenced() {
             "<p><code>a`b</code></p>",
             "``a`b``",
         ),
+        (
+            "inline code stays on one line",
+            "<p><code>a<br>~~~<br>b</code></p>",
+            "`a ~~~ b`",
+        ),
     ]);
 }
 
@@ -705,4 +713,272 @@ fn instructions_type() {
         InstructionsError::TooLong { len: 3, max: 2 }.to_string(),
         "instructions must be at most 2 characters as Markdown (got 3)"
     );
+}
+
+// ---- properties ----------------------------------------------------------------------------
+
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200C}'
+            | '\u{200E}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{AD}'
+            | '\u{180E}'
+            | '\u{A0}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
+/// The safety properties every output has, as a CommonMark reader sees it.
+fn assert_safe(markdown: &str) -> Result<(), TestCaseError> {
+    prop_assert!(
+        !markdown.chars().any(is_invisible),
+        "invisible character in {markdown:?}"
+    );
+    for (i, c) in markdown.char_indices() {
+        if c == '\u{200D}' {
+            let before = markdown[..i].chars().next_back();
+            let after = markdown[i + c.len_utf8()..].chars().next();
+            prop_assert!(
+                before.is_some_and(|b| text::is_pictographic(b) || b == '\u{FE0F}')
+                    && after.is_some_and(text::is_pictographic),
+                "stray ZWJ in {markdown:?}"
+            );
+        }
+    }
+    prop_assert!(
+        !markdown.contains("\n\n\n") || markdown.contains("```") || markdown.contains("~~~"),
+        "blank-line run outside code in {markdown:?}"
+    );
+    let options = CmarkOptions::ENABLE_TABLES
+        | CmarkOptions::ENABLE_STRIKETHROUGH
+        | CmarkOptions::ENABLE_TASKLISTS;
+    for event in Parser::new_ext(markdown, options) {
+        match event {
+            Event::Html(html) | Event::InlineHtml(html) => {
+                prop_assert!(false, "raw HTML {html:?} in {markdown:?}")
+            }
+            Event::Start(Tag::Image { .. }) => prop_assert!(false, "image in {markdown:?}"),
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                let lower = dest_url.to_ascii_lowercase();
+                prop_assert!(
+                    lower.starts_with("https://")
+                        || lower.starts_with("http://")
+                        || lower.starts_with("mailto:"),
+                    "link to {dest_url:?} in {markdown:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Pieces of rich-editor HTML, hostile and benign, for tag soup.
+fn soup_piece() -> impl Strategy<Value = String> {
+    let tags = prop::sample::select(vec![
+        "<p>",
+        "</p>",
+        "<div>",
+        "</div>",
+        "<span>",
+        "</span>",
+        "<b>",
+        "</b>",
+        "<em>",
+        "</em>",
+        "<ul>",
+        "</ul>",
+        "<ol>",
+        "</ol>",
+        "<li>",
+        "</li>",
+        "<pre>",
+        "</pre>",
+        "<code>",
+        "</code>",
+        "<blockquote>",
+        "</blockquote>",
+        "<h2>",
+        "</h2>",
+        "<table>",
+        "<tr>",
+        "<td>",
+        "<th>",
+        "</table>",
+        "<br>",
+        "<hr>",
+        "<s>",
+        "</s>",
+        "<a>",
+        "</a>",
+        "<svg>",
+        "</svg>",
+        "<math>",
+        "<select>",
+        "<form>",
+        "<label>",
+        "<details>",
+        "<summary>",
+        "<xmp>",
+        "</xmp>",
+        "<p",
+        "</",
+        "<!--",
+        "-->",
+        "<![CDATA[",
+        "]]>",
+        "<?x",
+        ">",
+        "\"",
+        "'",
+        "<li data-checked=\"true\">",
+        "<code class=\"language-rust\">",
+        "<a href=\"javascript:alert(1)\">",
+        "<a href=\"JaVaScRiPt:alert(1)\">",
+        "<a href=\"&#106;avascript:alert(1)\">",
+        "<a href=\"java&#x09;script:alert(1)\">",
+        "<a href=\" javascript:alert(1)\">",
+        "<a href=\"data:text/html,x\">",
+        "<a href=\"vbscript:x\">",
+        "<a href=\"https://ok.example/(a) b\">",
+        "<a href=\"mailto:a@b.example\">",
+        "<a href=\"/relative\">",
+        "<img src=x onerror=alert(1)>",
+        "<p onclick=\"alert(1)\">",
+        "<div onmouseover=alert(1)>",
+        "<span style=\"color:red\">",
+        "<a href=\"https://ok.example/\" onclick=\"alert(1)\">",
+    ]);
+    // Each hidden construct starts with `>` so that a preceding half-open tag piece (`<p`,
+    // `<!--`, `<?x`) cannot swallow it and show its text the way a browser would.
+    let hidden = prop::sample::select(vec![
+        "<script>SECRET</script>",
+        "<script>alert('SECRET')</script>",
+        "<style>SECRET{}</style>",
+        "<template>SECRET</template>",
+        "<noscript>SECRET</noscript>",
+        "<iframe>SECRET</iframe>",
+        "<textarea>SECRET</textarea>",
+        "<title>SECRET</title>",
+        "<div hidden>SECRET</div>",
+        "<span style=\"display:none\">SECRET</span>",
+        "<p style=\"visibility:hidden\">SECRET</p>",
+        "<span style=\"font-size:0\">SECRET</span>",
+        "<b style=\"opacity:0\">SECRET</b>",
+        "<i aria-hidden=\"true\">SECRET</i>",
+        "<img alt=\"SECRET\" src=\"x\">",
+        "<svg><text>SECRET</text></svg>",
+        "<object>SECRET</object>",
+        "<dialog>SECRET</dialog>",
+    ]);
+    let text = prop::sample::select(vec![
+        "hello",
+        "world",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "*",
+        "_",
+        "#",
+        "1.",
+        "-",
+        "+",
+        "`",
+        "```",
+        "~~~",
+        "[x]",
+        "](",
+        ")",
+        "[",
+        "|",
+        ">",
+        "<",
+        "a < b",
+        "&amp;",
+        "&lt;",
+        "&gt;",
+        "&nbsp;",
+        "&",
+        "&lt;/",
+        "&lt;!",
+        "&lt;?",
+        "&lt;b",
+        "x",
+        "``",
+        "\\`",
+        "\\",
+        "日本",
+        "é",
+        "😀",
+        "👩\u{200D}💻",
+        "\u{200B}",
+        "\u{200D}",
+        "\u{202E}",
+        "\u{2066}",
+        "\u{FEFF}",
+        "\u{AD}",
+        "\u{E0041}",
+        "\u{FE0F}",
+        "\u{A0}",
+        "\r\n",
+        "\u{0}",
+    ]);
+    prop_oneof![
+        4 => tags.prop_map(str::to_owned),
+        1 => hidden.prop_map(|h| format!(">{h}")),
+        4 => text.prop_map(str::to_owned),
+        1 => "[a-z ]{0,8}",
+    ]
+}
+
+fn soup() -> impl Strategy<Value = String> {
+    prop::collection::vec(soup_piece(), 0..60).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_strings_are_safe(input in any::<String>()) {
+        let first = to_markdown(&input);
+        prop_assert_eq!(&first, &to_markdown(&input));
+        if let Ok(markdown) = first {
+            assert_safe(markdown.as_str())?;
+        }
+    }
+
+    #[test]
+    fn arbitrary_html_like_strings_are_safe(input in "[<>/a-z =\"'&;#!?\\-\u{200B}\u{A0}\n`*_\\[\\]()]{0,200}") {
+        let first = to_markdown(&input);
+        prop_assert_eq!(&first, &to_markdown(&input));
+        if let Ok(markdown) = first {
+            assert_safe(markdown.as_str())?;
+        }
+    }
+
+    #[test]
+    fn tag_soup_is_safe(input in soup()) {
+        let markdown = to_markdown(&input).unwrap();
+        prop_assert_eq!(&markdown, &to_markdown(&input).unwrap());
+        let markdown = markdown.as_str();
+        assert_safe(markdown)?;
+        prop_assert!(!markdown.contains("SECRET"), "hidden text leaked: {:?}", markdown);
+        let lower = markdown.to_ascii_lowercase();
+        prop_assert!(!lower.contains("javascript"), "{:?}", markdown);
+        prop_assert!(!lower.contains("vbscript") && !lower.contains("data:"), "{:?}", markdown);
+        prop_assert!(!lower.contains("onerror") && !lower.contains("onclick"), "{:?}", markdown);
+        prop_assert!(!lower.contains("onmouseover") && !lower.contains("alert"), "{:?}", markdown);
+        prop_assert!(!markdown.contains("<script"), "{:?}", markdown);
+    }
+
+    #[test]
+    fn plain_prose_passes_through(words in "[a-zA-Z,]{1,12}( [a-zA-Z,]{1,12}){0,12}") {
+        prop_assert_eq!(md(&format!("<p> {words}\n</p>")), words);
+    }
 }
