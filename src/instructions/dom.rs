@@ -274,7 +274,7 @@ fn flatten(node: &Handle) -> String {
 ///   the language class — so every code block is fenced (htmd leaves a bare `pre` unfenced)
 ///   and its content is verbatim;
 /// * inline `code` (outside `pre`) keeps only its text, on one line — a code span cannot hold
-///   blocks, and a line break inside one could start a Markdown block;
+///   blocks, and a line break inside one could start a Markdown block — and goes when empty;
 /// * a list item whose only block content is one paragraph (or `div`, as TipTap wraps task
 ///   items) loses that wrapper, so editor lists — every item a `<p>` — stay tight lists;
 /// * a table without header cells gets its first row promoted to the header, so it becomes a
@@ -370,12 +370,18 @@ fn shape_inline_code(code: &Handle) {
         return;
     }
     let text = flatten(code).replace('\n', " ");
-    let children = if text.trim().is_empty() {
-        vec![]
-    } else {
-        vec![new_text(text)]
-    };
-    set_children(code, children);
+    if text.trim().is_empty() {
+        // htmd writes empty inline code as "``", which is no code span and pairs with the
+        // next backtick run (swallowing links and escapes in between).
+        if let Some(parent) = code.parent.take().and_then(|p| p.upgrade()) {
+            parent
+                .children
+                .borrow_mut()
+                .retain(|c| !Rc::ptr_eq(c, code));
+        }
+        return;
+    }
+    set_children(code, vec![new_text(text)]);
 }
 
 /// Whether a node shows anything: a text node with non-whitespace, or an element with such

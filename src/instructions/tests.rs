@@ -409,6 +409,11 @@ fn code_is_verbatim_and_fenced() {
             "``a`b``",
         ),
         (
+            "empty inline code goes",
+            "<p><code></code>x<code> </code><a href=\"https://e.example/\"><code></code>y</a>`</p>",
+            "x[y](https://e.example/)\\`",
+        ),
+        (
             "inline code stays on one line",
             "<p><code>a<br>~~~<br>b</code></p>",
             "`a ~~~ b`",
