@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod instructions;
 pub mod keys;
 pub mod secrets;
 pub mod store;
