@@ -10,9 +10,9 @@
 //!
 //! * only the six required methods are written — leases, the trigger ledger, `cursor` and
 //!   `seen_events` come from the trait's defaults, built on compare-and-swap;
-//! * every write checks the [`Expected`] revision and writes in the same transaction
-//!   (`UPDATE … WHERE version = ?` in SQL), returning `Conflict`/`AlreadyExists`/`NotFound`
-//!   exactly as the contract says;
+//! * every write checks the [`Expected`] revision ([`Expected::check`]) and writes in the same
+//!   transaction (`UPDATE … WHERE version = ?` in SQL), returning `Conflict`/`AlreadyExists`/
+//!   `NotFound` exactly as the contract says;
 //! * deleted rows stay as tombstones so a key's revisions keep increasing after a re-create;
 //! * the event log's uniqueness is `(session, event_id, processed)`, sequence numbers are
 //!   dense per session, and the append happens in one transaction;
@@ -74,29 +74,6 @@ fn decode(row: &KvRow) -> Result<Versioned, StoreError> {
     })
 }
 
-/// The compare half of compare-and-swap, on the live (non-tombstone) row.
-fn check(
-    c: Collection,
-    key: &str,
-    live: Option<u64>,
-    expected: Expected,
-) -> Result<(), StoreError> {
-    match (expected, live) {
-        (Expected::Any, _) | (Expected::Absent, None) => Ok(()),
-        (Expected::Revision(want), Some(have)) if want.get() == have => Ok(()),
-        (Expected::Absent, Some(_)) => Err(StoreError::AlreadyExists {
-            collection: c.name().to_owned(),
-            key: key.to_owned(),
-        }),
-        (Expected::Revision(_), current) => Err(StoreError::Conflict {
-            collection: c.name().to_owned(),
-            key: key.to_owned(),
-            expected,
-            current: current.map(Revision),
-        }),
-    }
-}
-
 impl Tables {
     fn row(&mut self, c: Collection, key: &str) -> Option<&mut KvRow> {
         self.kv_rows
@@ -126,7 +103,7 @@ impl Store for HostStore {
             .map_err(|e| StoreError::backend(format!("encode {c}/{key}"), e))?;
         let mut db = self.db.lock().await; // BEGIN
         let live = db.row(c, key).filter(|r| !r.deleted).map(|r| r.version);
-        check(c, key, live, expected)?;
+        expected.check(c, key, live.map(Revision))?;
         db.version_seq += 1;
         let version = db.version_seq;
         match db.row(c, key) {
@@ -158,7 +135,7 @@ impl Store for HostStore {
                 });
             }
             (Some(_), Expected::Absent) => {}
-            _ => check(c, key, live, expected)?,
+            _ => expected.check(c, key, live.map(Revision))?,
         }
         if let Some(row) = db.row(c, key) {
             // A tombstone keeps the version, so a re-create gets a greater one.

@@ -59,29 +59,6 @@ impl fmt::Debug for MemoryStore {
     }
 }
 
-fn check(
-    collection: Collection,
-    key: &str,
-    current: Option<&Versioned>,
-    expected: Expected,
-) -> Result<()> {
-    let current = current.map(|v| v.revision);
-    match (expected, current) {
-        (Expected::Any, _) | (Expected::Absent, None) => Ok(()),
-        (Expected::Absent, Some(_)) => Err(StoreError::AlreadyExists {
-            collection: collection.name().to_owned(),
-            key: key.to_owned(),
-        }),
-        (Expected::Revision(want), Some(have)) if want == have => Ok(()),
-        (Expected::Revision(_), current) => Err(StoreError::Conflict {
-            collection: collection.name().to_owned(),
-            key: key.to_owned(),
-            expected,
-            current,
-        }),
-    }
-}
-
 #[async_trait]
 impl Store for MemoryStore {
     async fn get(&self, collection: Collection, key: &str) -> Result<Option<Versioned>> {
@@ -101,7 +78,7 @@ impl Store for MemoryStore {
     ) -> Result<Revision> {
         let mut inner = lock(&self.inner);
         let id = (collection.name(), key.to_owned());
-        check(collection, key, inner.records.get(&id), expected)?;
+        expected.check(collection, key, inner.records.get(&id).map(|v| v.revision))?;
         inner.last_revision += 1;
         let revision = Revision(inner.last_revision);
         inner.records.insert(id, Versioned { value, revision });
@@ -119,10 +96,10 @@ impl Store for MemoryStore {
                     collection: collection.name().to_owned(),
                     key: key.to_owned(),
                 }),
-                Expected::Revision(_) => check(collection, key, None, expected),
+                Expected::Revision(_) => expected.check(collection, key, None),
             };
         }
-        check(collection, key, current, expected)?;
+        expected.check(collection, key, current.map(|v| v.revision))?;
         inner.records.remove(&id);
         Ok(())
     }

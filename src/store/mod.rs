@@ -129,6 +129,32 @@ pub enum Expected {
     Any,
 }
 
+impl Expected {
+    /// The compare half of a write (contract items 1, 2, 4): `Ok` if a key whose current
+    /// revision is `current` (`None`: absent) matches this expectation; otherwise
+    /// [`StoreError::AlreadyExists`] or [`StoreError::Conflict`] for `collection`/`key`.
+    ///
+    /// Deletes additionally treat `Any` on an absent key as [`StoreError::NotFound`] and
+    /// `Absent` as a no-op; that part is the caller's. Backends (ours and host adapters) call
+    /// this inside the transaction that writes.
+    pub fn check(self, collection: Collection, key: &str, current: Option<Revision>) -> Result<()> {
+        match (self, current) {
+            (Self::Any, _) | (Self::Absent, None) => Ok(()),
+            (Self::Revision(want), Some(have)) if want == have => Ok(()),
+            (Self::Absent, Some(_)) => Err(StoreError::AlreadyExists {
+                collection: collection.name().to_owned(),
+                key: key.to_owned(),
+            }),
+            (Self::Revision(_), current) => Err(StoreError::Conflict {
+                collection: collection.name().to_owned(),
+                key: key.to_owned(),
+                expected: self,
+                current,
+            }),
+        }
+    }
+}
+
 impl fmt::Display for Expected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -338,29 +338,6 @@ async fn current_row(
         .transpose()
 }
 
-/// Decides a compare-and-swap against the current live revision (`None`: absent).
-fn check(
-    collection: Collection,
-    key: &str,
-    current: Option<Revision>,
-    expected: Expected,
-) -> Result<()> {
-    match (expected, current) {
-        (Expected::Any, _) | (Expected::Absent, None) => Ok(()),
-        (Expected::Absent, Some(_)) => Err(StoreError::AlreadyExists {
-            collection: collection.name().to_owned(),
-            key: key.to_owned(),
-        }),
-        (Expected::Revision(want), Some(have)) if want == have => Ok(()),
-        (Expected::Revision(_), current) => Err(StoreError::Conflict {
-            collection: collection.name().to_owned(),
-            key: key.to_owned(),
-            expected,
-            current,
-        }),
-    }
-}
-
 fn decode_value(text: &str, context: impl fmt::Display) -> Result<Value> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::backend(format!("sqlite: {context}: decode stored JSON"), e))
@@ -402,7 +379,7 @@ impl Store for SqliteStore {
         let row = current_row(&mut tx, collection, key, &context).await?;
         let live = row.filter(|(live, _)| *live).map(|(_, rev)| Revision(rev));
         // Early returns drop `tx`, which rolls back.
-        check(collection, key, live, expected)?;
+        expected.check(collection, key, live)?;
         let revision = row
             .map_or(0, |(_, rev)| rev)
             .checked_add(1)
@@ -436,7 +413,7 @@ impl Store for SqliteStore {
                     key: key.to_owned(),
                 });
             }
-            _ => check(collection, key, live, expected)?,
+            _ => expected.check(collection, key, live)?,
         }
         // Keep the row as a tombstone with its revision: a re-create continues from it.
         sqlx::query("UPDATE records SET value = NULL WHERE collection = ?1 AND key = ?2")
