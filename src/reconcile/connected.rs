@@ -363,14 +363,15 @@ pub async fn validate_connected(
     let agents = client.agents();
     let environments = client.environments();
     let vaults = client.vaults();
-    let (agent, environment, vault_results) = futures_util::join!(
+    let (agent, environment, vault_results) = futures_util::future::join3(
         agents.retrieve(&agent_id),
         environments.retrieve(&environment_id),
         stream::iter(&connected.vault_ids)
             .map(|id| async move { (id, vaults.retrieve(&VaultId(id.clone())).await) })
             .buffered(VAULT_FETCH_CONCURRENCY)
             .collect::<Vec<_>>(),
-    );
+    )
+    .await;
 
     let agent =
         agent.map_err(|e| ConnectedError::fetch(ResourceKind::Agent, &connected.agent_id, e))?;

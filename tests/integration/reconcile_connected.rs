@@ -15,7 +15,7 @@ use claude_agents::reconcile::connected::{
 use claude_agents::reconcile::models::{
     MANAGED_AGENTS_MODELS, ModelError, ModelPickerOptions, check_model, default_model, list_models,
 };
-use claude_agents::testkit::FakeApi;
+use claude_agents::testkit::{ErrorBurst, FakeApi, RequestMatch};
 
 /// Remote objects: 3 agents (the 2nd archived), 3 environments (the 3rd archived), 3 vaults
 /// (the 1st archived).
@@ -307,6 +307,41 @@ async fn reconcile_connected_validate_archived_agent_environment_and_vault() {
 }
 
 #[tokio::test]
+async fn reconcile_connected_api_failures_carry_kind_id_and_request_id() {
+    let fx = Fixture::new().await;
+    let writes = fx.fake.write_count();
+    // A 403 is not retried: the picker reports it as an API error of the vault list.
+    fx.fake
+        .faults()
+        .error_burst(ErrorBurst::new(403, 1).matching(RequestMatch::new("GET", "/v1/vaults")));
+    let err = list_vaults(&fx.client, &PickerQuery::default(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConnectedError::Api { kind: ResourceKind::Vault, id: None, source } if source.status() == Some(403)),
+        "{err:?}"
+    );
+    assert!(err.request_id().is_some());
+
+    let env = fx.environments[0].clone();
+    fx.fake.faults().error_burst(
+        ErrorBurst::new(403, 1)
+            .matching(RequestMatch::new("GET", format!("/v1/environments/{env}"))),
+    );
+    let err = validate_connected(&fx.client, &fx.connected())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConnectedError::Api { kind: ResourceKind::Environment, id: Some(id), .. } if *id == env),
+        "{err:?}"
+    );
+    assert_eq!(err.id(), Some(env.as_str()));
+    assert!(err.request_id().is_some());
+    assert!(err.to_string().contains(&env), "{err}");
+    assert_eq!(fx.fake.write_count(), writes);
+}
+
+#[tokio::test]
 async fn reconcile_models_picker_newest_first_default_sonnet() {
     let fake = FakeApi::start().await.unwrap();
     let client = fake.client();
@@ -387,4 +422,16 @@ async fn reconcile_models_unknown_model_rejected() {
     );
     // Not listed yet: accepted, the create call will validate.
     assert!(check_model("claude-sonnet-9-9", &[]).is_ok());
+
+    // A failing list is a typed error with the request id.
+    fake.faults()
+        .error_burst(ErrorBurst::new(403, 1).matching(RequestMatch::new("GET", "/v1/models")));
+    let err = list_models(&fake.client(), &ModelPickerOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ModelError::List(e) if e.status() == Some(403)),
+        "{err:?}"
+    );
+    assert!(err.request_id().is_some());
 }
