@@ -588,9 +588,11 @@ impl Reconciler {
                 }
             };
             let p = plan(&d, status.as_ref(), &observed);
-            let st = status.clone().unwrap_or_else(|| {
+            let mut st = status.clone().unwrap_or_else(|| {
                 ReconcileStatus::new(workspace.clone(), spec_id.clone(), Utc::now())
             });
+            // Recorded before the first create: deleting the spec later needs the key.
+            st.provider_key = Some(spec.provider_key.clone());
             let mut run = Run {
                 store: self.store.as_ref(),
                 config: &self.config,

@@ -191,7 +191,9 @@ fn tool_label(t: &serde_json::Value) -> String {
 }
 
 fn tools_summary(tools: &[serde_json::Value]) -> String {
-    list_summary(&tools.iter().map(tool_label).collect::<Vec<_>>())
+    let mut labels: Vec<String> = tools.iter().map(tool_label).collect();
+    labels.sort();
+    list_summary(&labels)
 }
 
 /// The fields of `remote` that differ from `desired`.

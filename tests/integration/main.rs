@@ -15,6 +15,8 @@ mod follow;
 mod follow_http;
 #[cfg(feature = "testkit")]
 mod keys;
+#[cfg(feature = "testkit")]
+mod reconcile;
 mod retry;
 #[cfg(feature = "testkit")]
 mod store_memory;
