@@ -746,3 +746,353 @@ impl fmt::Display for Plan {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use secrecy::SecretString;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::domain::{
+        AgentKind, AgentSpec, EnvironmentSettings, ManagedAgent, McpAuth, McpServer, ToolMode,
+    };
+    use crate::reconcile::desired::{CredentialSecret, DesiredContext, DesiredCredential, desired};
+    use crate::reconcile::status::{RemoteAgent, RemoteCredential, RemoteEnvironment, RemoteVault};
+
+    const T: &str = "2026-03-15T10:00:00Z";
+
+    fn spec(system_html: &str, model: &str) -> AgentSpec {
+        AgentSpec {
+            id: "spec_1".into(),
+            workspace: "ws_1".into(),
+            name: "Coder".into(),
+            provider_key: "pk_1".into(),
+            kind: AgentKind::Managed(ManagedAgent {
+                instructions_html: system_html.into(),
+                model: model.into(),
+                guidance: String::new(),
+                rules: vec![],
+                skills: vec![],
+                mcp_servers: vec![McpServer {
+                    name: "linear".into(),
+                    url: "https://mcp.linear.app/mcp".into(),
+                    auth: McpAuth::BearerToken {
+                        secret: "sec".into(),
+                    },
+                }],
+                tool_mode: ToolMode::default(),
+                repositories: vec![],
+                environment: EnvironmentSettings::default(),
+            }),
+            revision: 1,
+        }
+    }
+
+    fn cred(secret_fp: &str) -> DesiredCredential {
+        DesiredCredential {
+            server: "linear".into(),
+            url: "https://mcp.linear.app/mcp".into(),
+            secret: CredentialSecret::Bearer {
+                token: SecretString::from("t".to_owned()),
+            },
+            shape_fingerprint: "shape".into(),
+            secret_fingerprint: secret_fp.into(),
+        }
+    }
+
+    fn want(system_html: &str, model: &str, secret_fp: &str) -> Desired {
+        let ctx = DesiredContext {
+            owner: "me".into(),
+            ..DesiredContext::default()
+        };
+        let creds = BTreeMap::from([("linear".to_owned(), cred(secret_fp))]);
+        desired(&spec(system_html, model), &ctx, creds).unwrap()
+    }
+
+    fn owned(d: &Desired) -> Value {
+        json!(d.ownership("fp", "n"))
+    }
+
+    /// The remote agent as the API would answer for `d` (tools in their response form).
+    fn remote_agent(d: &Desired, id: &str, version: u64, archived: bool) -> Agent {
+        let tools: Vec<Value> = d
+            .agent
+            .tools
+            .iter()
+            .map(|t| {
+                let mut v = serde_json::to_value(t).unwrap();
+                if v["type"] != "custom" {
+                    v["configs"] = json!([]);
+                }
+                v
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "type": "agent", "id": id, "name": d.agent.name, "description": null,
+            "model": {"id": d.agent.model, "speed": "standard", "effort": {"type": "high"}},
+            "system": d.agent.system, "tools": tools, "mcp_servers": d.agent.mcp_servers,
+            "skills": [], "multiagent": null, "execution_identity": {"type": "service_account"},
+            "metadata": owned(d), "version": version, "created_at": T, "updated_at": T,
+            "archived_at": if archived { json!(T) } else { Value::Null },
+        }))
+        .unwrap()
+    }
+
+    fn remote_env(d: &Desired, id: &str) -> Environment {
+        serde_json::from_value(json!({
+            "type": "environment", "id": id, "name": "x", "description": null,
+            "config": {"type": "cloud", "networking": {"type": "unrestricted"},
+                       "packages": {"apt": [], "cargo": [], "gem": [], "go": [], "npm": [], "pip": []}},
+            "metadata": owned(d), "created_at": T, "updated_at": T, "archived_at": null,
+        }))
+        .unwrap()
+    }
+
+    fn remote_vault(d: &Desired, id: &str) -> Vault {
+        serde_json::from_value(json!({
+            "type": "vault", "id": id, "display_name": "Coder", "metadata": owned(d),
+            "created_at": T, "updated_at": T, "archived_at": null,
+        }))
+        .unwrap()
+    }
+
+    fn remote_cred(id: &str, vault: &str) -> Credential {
+        serde_json::from_value(json!({
+            "type": "vault_credential", "id": id, "vault_id": vault, "display_name": "linear",
+            "auth": {"type": "static_bearer", "mcp_server_url": "https://mcp.linear.app/mcp"},
+            "metadata": {}, "created_at": T, "updated_at": T, "archived_at": null,
+        }))
+        .unwrap()
+    }
+
+    fn in_sync(d: &Desired) -> (ReconcileStatus, Observed) {
+        let mut st = ReconcileStatus::new("ws_1".into(), "spec_1".into(), chrono::Utc::now());
+        st.agent = Some(RemoteAgent {
+            id: "agent_1".into(),
+            version: 3,
+            fingerprint: d.agent.fingerprint.clone(),
+        });
+        st.environment = Some(RemoteEnvironment {
+            id: "env_1".into(),
+            fingerprint: d.environment.fingerprint.clone(),
+        });
+        st.vault = Some(RemoteVault {
+            id: "vlt_1".into(),
+            fingerprint: d.vault.fingerprint.clone(),
+            credentials: BTreeMap::from([(
+                "linear".to_owned(),
+                RemoteCredential {
+                    id: "vcrd_1".into(),
+                    mcp_server_url: "https://mcp.linear.app/mcp".into(),
+                    shape_fingerprint: "shape".into(),
+                    secret_fingerprint: "s1".into(),
+                },
+            )]),
+        });
+        let o = Observed {
+            agent: Some(remote_agent(d, "agent_1", 3, false)),
+            environment: Some(remote_env(d, "env_1")),
+            vault: Some(remote_vault(d, "vlt_1")),
+            credentials: vec![remote_cred("vcrd_1", "vlt_1")],
+            ..Observed::default()
+        };
+        (st, o)
+    }
+
+    fn ops(p: &Plan) -> Vec<(ObjectKind, Op)> {
+        p.actions.iter().map(|a| (a.kind, a.op)).collect()
+    }
+
+    #[test]
+    fn nothing_recorded_creates_everything() {
+        let d = want("<p>Hi</p>", "claude-sonnet-4-6", "s1");
+        let p = plan(&d, None, &Observed::default());
+        assert_eq!(
+            ops(&p),
+            [
+                (ObjectKind::Environment, Op::Create),
+                (ObjectKind::Vault, Op::Create),
+                (ObjectKind::Credential, Op::Create),
+                (ObjectKind::Agent, Op::Create),
+            ]
+        );
+        assert_eq!(
+            p.to_string(),
+            "+ environment \"claude-agents ws_1/spec_1\"\n\
+             + vault \"Coder\"\n\
+             + credential [linear] \"https://mcp.linear.app/mcp\"\n\
+             + agent \"Coder\"\n"
+        );
+    }
+
+    #[test]
+    fn in_sync_is_an_empty_plan_even_with_a_deep_compare() {
+        let d = want("<p>Hi</p>", "claude-sonnet-4-6", "s1");
+        let (mut st, o) = in_sync(&d);
+        assert!(plan(&d, Some(&st), &o).actions.is_empty());
+        // A recorded version behind the remote one forces a deep compare, which finds nothing.
+        st.agent.as_mut().unwrap().version = 2;
+        let p = plan(&d, Some(&st), &o);
+        assert!(p.actions.is_empty(), "{p}");
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn a_changed_spec_updates_only_the_differing_fields() {
+        let old = want("<p>Hi</p>", "claude-sonnet-4-6", "s1");
+        let (st, o) = in_sync(&old);
+        let new = want("<p>Hello there</p>", "claude-opus-4-8", "s1");
+        let p = plan(&new, Some(&st), &o);
+        assert_eq!(ops(&p), [(ObjectKind::Agent, Op::Update)]);
+        let a = &p.actions[0];
+        assert_eq!(a.version, Some(3));
+        let fields: Vec<&str> = a.changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["system", "model"]);
+        assert_eq!(
+            p.to_string(),
+            "~ agent agent_1 (version 3 → 4)\n    \
+             ~ system: 2 chars → 11 chars\n    \
+             ~ model: \"claude-sonnet-4-6\" → \"claude-opus-4-8\"\n"
+        );
+    }
+
+    #[test]
+    fn same_length_text_shows_short_hashes_not_content() {
+        let d = want("<p>abc</p>", "claude-sonnet-4-6", "s1");
+        let (mut st, mut o) = in_sync(&d);
+        st.agent.as_mut().unwrap().version = 2;
+        o.agent.as_mut().unwrap().system = Some("xyz".into());
+        let text = plan(&d, Some(&st), &o).to_string();
+        assert!(text.contains("~ system: 3 chars #"), "{text}");
+        assert!(!text.contains("xyz") && !text.contains("abc"), "{text}");
+    }
+
+    #[test]
+    fn archived_and_deleted_objects_are_recreated() {
+        let d = want("<p>Hi</p>", "claude-sonnet-4-6", "s1");
+        let (st, mut o) = in_sync(&d);
+        o.agent = Some(remote_agent(&d, "agent_1", 3, true));
+        o.environment = None;
+        o.vault = None;
+        o.credentials.clear();
+        let p = plan(&d, Some(&st), &o);
+        assert_eq!(
+            ops(&p),
+            [
+                (ObjectKind::Environment, Op::Recreate),
+                (ObjectKind::Vault, Op::Recreate),
+                (ObjectKind::Credential, Op::Create),
+                (ObjectKind::Agent, Op::Recreate),
+            ]
+        );
+        let text = p.to_string();
+        assert!(text.contains("-/+ agent agent_1 (archived)"), "{text}");
+        assert!(text.contains("-/+ environment env_1 (deleted)"), "{text}");
+    }
+
+    #[test]
+    fn lost_creates_are_adopted_and_duplicates_archived() {
+        let d = want("<p>Hi</p>", "claude-sonnet-4-6", "s1");
+        let o = Observed {
+            agent_candidates: vec![
+                remote_agent(&d, "agent_a", 1, false),
+                remote_agent(&d, "agent_b", 1, false),
+            ],
+            environment_candidates: vec![remote_env(&d, "env_a")],
+            vault_candidates: vec![remote_vault(&d, "vlt_a")],
+            credentials: vec![remote_cred("vcrd_a", "vlt_a")],
+            ..Observed::default()
+        };
+        let p = plan(&d, None, &o);
+        assert_eq!(
+            ops(&p),
+            [
+                (ObjectKind::Environment, Op::Adopt),
+                (ObjectKind::Vault, Op::Adopt),
+                (ObjectKind::Credential, Op::Adopt),
+                // Its metadata carries no matching fingerprint: the secret is unknown.
+                (ObjectKind::Credential, Op::Rotate),
+                (ObjectKind::Agent, Op::Adopt),
+                (ObjectKind::Agent, Op::Archive),
+            ]
+        );
+        assert_eq!(p.actions[4].id.as_deref(), Some("agent_a"));
+        assert_eq!(p.actions[5].id.as_deref(), Some("agent_b"));
+        assert!(p.to_string().contains("- agent agent_b (duplicate)"));
+    }
+
+    #[test]
+    fn credentials_rotate_replace_and_archive() {
+        let d = want("<p>Hi</p>", "claude-sonnet-4-6", "s2");
+        let (st, o) = in_sync(&d);
+        let p = plan(&d, Some(&st), &o);
+        assert_eq!(ops(&p), [(ObjectKind::Credential, Op::Rotate)]);
+        assert!(
+            p.to_string()
+                .contains("~ credential [linear] vcrd_1 (rotate secret)")
+        );
+
+        let mut d2 = want("<p>Hi</p>", "claude-sonnet-4-6", "s1");
+        d2.credentials.get_mut("linear").unwrap().shape_fingerprint = "other".into();
+        let p = plan(&d2, Some(&st), &o);
+        assert_eq!(
+            ops(&p),
+            [
+                (ObjectKind::Credential, Op::Archive),
+                (ObjectKind::Credential, Op::Create)
+            ]
+        );
+
+        let mut d3 = want("<p>Hi</p>", "claude-sonnet-4-6", "s1");
+        d3.credentials.clear();
+        let p = plan(&d3, Some(&st), &o);
+        assert_eq!(ops(&p), [(ObjectKind::Credential, Op::Archive)]);
+    }
+
+    #[test]
+    fn console_edits_to_environment_and_vault_are_restored() {
+        let d = want("<p>Hi</p>", "claude-sonnet-4-6", "s1");
+        let (st, mut o) = in_sync(&d);
+        o.vault.as_mut().unwrap().display_name = "Renamed".into();
+        let mut env = serde_json::to_value(o.environment.take().unwrap()).unwrap();
+        env["config"]["packages"]["pip"] = json!(["requests"]);
+        o.environment = Some(serde_json::from_value(env).unwrap());
+        let p = plan(&d, Some(&st), &o);
+        assert_eq!(
+            ops(&p),
+            [
+                (ObjectKind::Environment, Op::Update),
+                (ObjectKind::Vault, Op::Update)
+            ]
+        );
+        assert_eq!(
+            p.to_string(),
+            "~ environment env_1\n    ~ packages.pip: [requests] → []\n\
+             ~ vault vlt_1\n    ~ display_name: \"Renamed\" → \"Coder\"\n"
+        );
+    }
+
+    #[test]
+    fn delete_archives_recorded_and_found_objects_once() {
+        let d = want("<p>Hi</p>", "claude-sonnet-4-6", "s1");
+        let (st, mut o) = in_sync(&d);
+        o.agent_candidates = vec![remote_agent(&d, "agent_1", 3, false)];
+        o.vault_candidates = vec![remote_vault(&d, "vlt_orphan")];
+        let p = plan_delete(Some(&st), &o);
+        assert_eq!(
+            p.actions
+                .iter()
+                .map(|a| a.id.clone().unwrap())
+                .collect::<Vec<_>>(),
+            ["agent_1", "env_1", "vlt_1", "vlt_orphan"]
+        );
+        o.agent = Some(remote_agent(&d, "agent_1", 3, true));
+        o.agent_candidates.clear();
+        o.environment = None;
+        o.vault = None;
+        o.vault_candidates.clear();
+        assert!(plan_delete(Some(&st), &o).actions.is_empty());
+    }
+}
