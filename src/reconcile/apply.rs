@@ -113,17 +113,17 @@ fn nonce() -> String {
 enum Step {
     /// A conflict: re-read, re-plan, retry.
     Retry,
-    Fail(ReconcileError),
+    Fail(Box<ReconcileError>),
 }
 
 impl From<ReconcileError> for Step {
     fn from(e: ReconcileError) -> Self {
-        Step::Fail(e)
+        Step::Fail(Box::new(e))
     }
 }
 
 fn api_err(kind: ObjectKind) -> impl Fn(api::Error) -> Step {
-    move |source| Step::Fail(ReconcileError::Api { kind, source })
+    move |source| Step::from(ReconcileError::Api { kind, source })
 }
 
 /// Conflicts (409) are retried after a re-read; everything else fails.
@@ -132,7 +132,7 @@ fn api_err_retry_conflict(kind: ObjectKind) -> impl Fn(api::Error) -> Step {
         if source.is_conflict() {
             Step::Retry
         } else {
-            Step::Fail(ReconcileError::Api { kind, source })
+            Step::from(ReconcileError::Api { kind, source })
         }
     }
 }
@@ -151,7 +151,7 @@ fn gone_ok<T>(r: api::Result<T>, kind: ObjectKind) -> Result<(), Step> {
     match r {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Ok(()),
-        Err(source) => Err(Step::Fail(ReconcileError::Api { kind, source })),
+        Err(source) => Err(Step::from(ReconcileError::Api { kind, source })),
     }
 }
 
@@ -240,7 +240,7 @@ impl Reconciler {
         spec: &AgentSpecId,
     ) -> Result<Outcome, ReconcileError> {
         self.exclusive(workspace, spec, async |lease| {
-            self.reconcile_locked(workspace, spec, lease, false).await
+            self.reconcile_locked(workspace, spec, lease).await
         })
         .await
     }
@@ -545,7 +545,6 @@ impl Reconciler {
         workspace: &WorkspaceId,
         spec_id: &AgentSpecId,
         lease: &Lease,
-        _dry: bool,
     ) -> Result<Outcome, ReconcileError> {
         let Some(spec) = self.load_spec(workspace, spec_id).await? else {
             return self.delete_locked(workspace, spec_id, lease).await;
@@ -615,16 +614,16 @@ impl Reconciler {
                         Err(Step::Retry) => continue,
                         Err(Step::Fail(e)) => {
                             self.record_error(workspace, spec_id, &e).await;
-                            return Err(e);
+                            return Err(*e);
                         }
                     }
                 }
                 Err(Step::Retry) => continue,
                 Err(Step::Fail(e)) => {
-                    if !matches!(e, ReconcileError::Injected(_)) {
+                    if !matches!(*e, ReconcileError::Injected(_)) {
                         self.record_error(workspace, spec_id, &e).await;
                     }
-                    return Err(e);
+                    return Err(*e);
                 }
             }
         }
@@ -707,7 +706,7 @@ impl Reconciler {
                 Err(Step::Retry) => continue,
                 Err(Step::Fail(e)) => {
                     self.record_error(workspace, spec_id, &e).await;
-                    return Err(e);
+                    return Err(*e);
                 }
             }
         }
@@ -770,7 +769,7 @@ impl Run<'_> {
                 Ok(())
             }
             Err(e) if e.is_conflict() => Err(Step::Retry),
-            Err(e) => Err(Step::Fail(e.into())),
+            Err(e) => Err(Step::from(ReconcileError::from(e))),
         }
     }
 
@@ -782,11 +781,11 @@ impl Run<'_> {
             .await
         {
             Ok(_) => Ok(()),
-            Err(StoreError::Conflict { .. }) => Err(Step::Fail(ReconcileError::Busy {
+            Err(StoreError::Conflict { .. }) => Err(Step::from(ReconcileError::Busy {
                 workspace: self.st.workspace.clone(),
                 spec: self.st.spec.clone(),
             })),
-            Err(e) => Err(Step::Fail(ReconcileError::Store(e.into()))),
+            Err(e) => Err(Step::from(ReconcileError::Store(e.into()))),
         }
     }
 
@@ -813,14 +812,14 @@ impl Run<'_> {
         self.counts.creates += 1;
         self.counts.api_writes += 1;
         if self.config.fail_after_create == Some(kind) {
-            return Err(Step::Fail(ReconcileError::Injected(kind)));
+            return Err(Step::from(ReconcileError::Injected(kind)));
         }
         Ok(())
     }
 
     fn vault_id(&self) -> Result<VaultId, Step> {
         self.st.vault.as_ref().map(|v| v.id.clone()).ok_or_else(|| {
-            Step::Fail(ReconcileError::invalid(
+            Step::from(ReconcileError::invalid(
                 "vault",
                 "no vault to hold credentials",
             ))
@@ -1148,11 +1147,9 @@ impl Run<'_> {
         st.last_error = None;
         let unchanged = self.original.as_ref().is_some_and(|o| {
             let mut a = o.clone();
-            let mut b = self.st.clone();
-            a.updated_at = b.updated_at;
-            a.fencing_token = b.fencing_token;
-            b.fencing_token = a.fencing_token;
-            a == b
+            a.updated_at = self.st.updated_at;
+            a.fencing_token = self.st.fencing_token;
+            a == self.st
         });
         if !unchanged {
             self.save().await?;

@@ -1,4 +1,4 @@
-//! Keeps managed agents in sync with Anthropic: for every managed [`AgentSpec`] exactly one
+//! Keeps managed agents in sync with Anthropic: for every managed [`AgentSpec`](crate::domain::AgentSpec) exactly one
 //! remote agent, one cloud environment and one credential vault (with a credential per MCP
 //! server that has a stored token), repaired when they drift and archived when the spec is
 //! deleted.
