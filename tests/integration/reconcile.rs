@@ -640,3 +640,66 @@ async fn plan_only_writes_nothing() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn stored_oauth_tokens_become_an_mcp_oauth_credential() {
+    use claude_agents::domain::{OAuthClientAuth, OAuthRefresh};
+    let h = H::new().await;
+    for (r, v) in [
+        ("sec_access", "access-CANARY-1"),
+        ("sec_refresh", "refresh-CANARY-2"),
+        ("sec_client", "client-CANARY-3"),
+    ] {
+        h.secrets
+            .put(&r.into(), SecretString::from(v.to_owned()))
+            .await
+            .unwrap();
+    }
+    h.edit(|m| {
+        m.tool_mode.allow_direct_api_access = true;
+        m.mcp_servers[1].auth = McpAuth::OAuthToken {
+            access_token: "sec_access".into(),
+            expires_at: None,
+            refresh: Some(OAuthRefresh {
+                refresh_token: "sec_refresh".into(),
+                client_id: "client-1".into(),
+                token_endpoint: "https://docs.example.com/oauth/token".into(),
+                client_auth: OAuthClientAuth::ClientSecretPost {
+                    client_secret: "sec_client".into(),
+                },
+                scope: Some("read".into()),
+                resource: None,
+            }),
+        };
+    })
+    .await;
+    let r = h.r();
+    r.reconcile(&h.ws, &h.id).await.unwrap();
+    h.assert_one_of_each(2);
+    let oauth: Vec<Value> = h
+        .active("vault_credential")
+        .into_iter()
+        .filter(|c| c["auth"]["type"] == "mcp_oauth")
+        .collect();
+    assert_eq!(oauth.len(), 1);
+    assert_eq!(oauth[0]["auth"]["refresh"]["client_id"], "client-1");
+    let st = h.status().await;
+    assert!(st.direct_api_access);
+    assert!(r.reconcile(&h.ws, &h.id).await.unwrap().plan.is_empty());
+    // Rotating the client secret rotates in place.
+    h.secrets
+        .put(
+            &"sec_client".into(),
+            SecretString::from("client-CANARY-4".to_owned()),
+        )
+        .await
+        .unwrap();
+    let out = r.reconcile(&h.ws, &h.id).await.unwrap();
+    assert_eq!(out.updates, 1, "{}", out.plan);
+    for req in h.fake.requests() {
+        let body = String::from_utf8_lossy(&req.body);
+        if body.contains("CANARY") {
+            assert!(req.path.contains("/credentials"), "{} leaked", req.path);
+        }
+    }
+}
