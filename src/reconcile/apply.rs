@@ -1,7 +1,7 @@
 //! Applying plans: the [`Reconciler`] reads the spec, its status and the remote objects,
 //! plans, executes the plan and records the new status with compare-and-swap.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex as StdMutex};
 
@@ -11,12 +11,15 @@ use futures_util::TryStreamExt;
 use rand::TryRngCore;
 use rand::rngs::OsRng;
 
+use super::desired::RemoteSkill;
 use super::desired::{
     Desired, DesiredContext, META_FINGERPRINT, META_OWNER, META_SERVER, META_SPEC, META_WORKSPACE,
     desired, env_config, load_credentials, owned_by,
 };
+use super::fanout::{FanOut, FanOutReport};
 use super::fingerprint::SecretFingerprinter;
 use super::plan::{Action, Observed, Op, Plan, plan, plan_delete};
+use super::skill_sync::{SkillSync, SkillSyncRecord, agents_using};
 use super::status::{
     LastError, ObjectKind, PendingCreate, Phase, ReconcileStatus, RemoteAgent, RemoteCredential,
     RemoteEnvironment, RemoteVault,
@@ -27,9 +30,14 @@ use crate::api::types::environments::{EnvironmentCreate, EnvironmentUpdate, List
 use crate::api::types::vaults::{ListCredentials, ListVaults, VaultCreate, VaultUpdate};
 use crate::api::types::{AgentId, CredentialId, EnvironmentId, MetadataPatch, VaultId};
 use crate::api::{self, Client};
-use crate::domain::{AgentKind, AgentSpec, AgentSpecId, ProviderKeyId, WorkspaceId};
+use crate::domain::{
+    AgentKind, AgentSpec, AgentSpecId, CustomSkill, CustomSkillId, ManagedAgent, ProviderKeyId,
+    SkillRef, WorkspaceId,
+};
 use crate::keys::{ProviderKeys, check_agent_key};
-use crate::store::{Expected, Lease, RecordStore, Revision, SecretStore, Store, StoreError};
+use crate::store::{
+    Expected, Lease, RecordKey, RecordStore, Revision, SecretStore, Store, StoreError,
+};
 
 /// Gives the reconciler an API client for a workspace's provider key.
 ///
@@ -255,6 +263,51 @@ impl Reconciler {
         self.reconcile_locked_unleased(workspace, spec).await
     }
 
+    /// A custom skill was edited: uploads it once per provider key its agents use, then
+    /// reconciles every managed agent of `workspace` that uses it (each gets one update
+    /// pinning the new version), `concurrency` at a time through `fanout`.
+    ///
+    /// Returns one result per agent; one failing agent never stops the others. Uploading
+    /// first means the agents' own reconciles find the skill unchanged and do not contend for
+    /// its upload.
+    pub async fn skill_changed(
+        &self,
+        workspace: &WorkspaceId,
+        skill: &CustomSkillId,
+        fanout: &FanOut,
+    ) -> Result<FanOutReport<AgentSpecId, Outcome, ReconcileError>, ReconcileError> {
+        let agents = agents_using(self.store.as_ref(), workspace, skill).await?;
+        let custom = self
+            .store
+            .load::<CustomSkill>(&RecordKey::of(workspace, skill))
+            .await?
+            .map(|(c, _)| c);
+        if let Some(custom) = custom {
+            let mut keys = std::collections::BTreeSet::new();
+            for id in &agents {
+                if let Some(spec) = self.load_spec(workspace, id).await? {
+                    keys.insert(spec.provider_key);
+                }
+            }
+            for key in keys {
+                let client = self.clients.client(workspace, &key).await?;
+                SkillSync::new(self.store.clone())
+                    .ensure(&client, &custom, &key)
+                    .await
+                    .map_err(|e| ReconcileError::Skill {
+                        skill: skill.clone(),
+                        source: Box::new(e),
+                    })?;
+            }
+        }
+        Ok(fanout
+            .run(
+                agents,
+                |id| async move { self.reconcile(workspace, &id).await },
+            )
+            .await)
+    }
+
     /// Archives everything created for the spec (found via the status and via ownership
     /// metadata), whether or not the spec record still exists, and records the status as
     /// [`Phase::Deleted`]. Idempotent: a second call writes nothing.
@@ -292,8 +345,15 @@ impl Reconciler {
             .await?)
     }
 
-    /// Validation, the model check, secrets and the mapping: everything before any write.
-    async fn prepare(&self, spec: &AgentSpec) -> Result<(Desired, Client), ReconcileError> {
+    /// Validation, the model check, secrets, custom skills and the mapping: everything before
+    /// any write to the agent's own objects. With `upload_skills`, custom skills whose content
+    /// changed are uploaded first ([`SkillSync`]); without (dry runs), the versions recorded by
+    /// the last upload are used and a never-uploaded skill is [`ReconcileError::SkillNotSynced`].
+    async fn prepare(
+        &self,
+        spec: &AgentSpec,
+        upload_skills: bool,
+    ) -> Result<(Desired, Client), ReconcileError> {
         spec.validate().map_err(ReconcileError::Invalid)?;
         let AgentKind::Managed(m) = &spec.kind else {
             return Err(ReconcileError::invalid("kind", "not a managed agent"));
@@ -309,19 +369,62 @@ impl Reconciler {
             .await
             .map_err(|e| ReconcileError::Store(e.into()))?;
         let credentials = load_credentials(m, self.secrets.as_ref(), &fp).await?;
-        // TODO(issue 5): upload workspace custom skills (SKILL.md folders) and pass their
-        // remote ids here; until then a spec using one fails with `SkillNotSynced`.
-        let ctx = DesiredContext {
-            owner: self.config.owner.clone(),
-            host_mcp: self.config.host_mcp.clone(),
-            skills: Default::default(),
-        };
-        let d = desired(spec, &ctx, credentials)?;
         let client = self
             .clients
             .client(&spec.workspace, &spec.provider_key)
             .await?;
+        let skills = self.custom_skills(spec, m, &client, upload_skills).await?;
+        let ctx = DesiredContext {
+            owner: self.config.owner.clone(),
+            host_mcp: self.config.host_mcp.clone(),
+            skills,
+        };
+        let d = desired(spec, &ctx, credentials)?;
         Ok((d, client))
+    }
+
+    /// The remote skill (and pinned version) of every custom skill the spec uses.
+    async fn custom_skills(
+        &self,
+        spec: &AgentSpec,
+        managed: &ManagedAgent,
+        client: &Client,
+        upload: bool,
+    ) -> Result<BTreeMap<CustomSkillId, RemoteSkill>, ReconcileError> {
+        let mut out = BTreeMap::new();
+        for reference in &managed.skills {
+            let SkillRef::Custom { skill } = reference else {
+                continue;
+            };
+            let not_synced = || ReconcileError::SkillNotSynced {
+                skill: skill.clone(),
+            };
+            let remote = if upload {
+                let (custom, _) = self
+                    .store
+                    .load::<CustomSkill>(&RecordKey::of(&spec.workspace, skill))
+                    .await?
+                    .ok_or_else(not_synced)?;
+                SkillSync::new(self.store.clone())
+                    .ensure(client, &custom, &spec.provider_key)
+                    .await
+                    .map_err(|e| ReconcileError::Skill {
+                        skill: skill.clone(),
+                        source: Box::new(e),
+                    })?
+                    .0
+            } else {
+                self.store
+                    .load::<SkillSyncRecord>(
+                        &RecordKey::of(&spec.workspace, skill).with(&spec.provider_key),
+                    )
+                    .await?
+                    .and_then(|(record, _)| record.remote)
+                    .ok_or_else(not_synced)?
+            };
+            out.insert(skill.clone(), remote);
+        }
+        Ok(out)
     }
 
     async fn reconcile_locked_unleased(
@@ -358,7 +461,7 @@ impl Reconciler {
                 ..Outcome::default()
             });
         }
-        let (d, client) = self.prepare(&spec).await?;
+        let (d, client) = self.prepare(&spec, false).await?;
         let ident = Ident {
             owner: &self.config.owner,
             workspace,
@@ -556,7 +659,7 @@ impl Reconciler {
                 ..Outcome::default()
             });
         }
-        let (d, client) = match self.prepare(&spec).await {
+        let (d, client) = match self.prepare(&spec, true).await {
             Ok(x) => x,
             Err(e) => {
                 self.record_error(workspace, spec_id, &e).await;

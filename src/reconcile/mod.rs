@@ -229,11 +229,21 @@ pub enum ReconcileError {
         /// The reference (not the value).
         reference: SecretRef,
     },
-    /// A custom skill the spec uses has not been uploaded yet.
-    #[error("custom skill {skill} has not been uploaded yet")]
+    /// A custom skill the spec uses does not exist in the workspace, or (in a dry run) has
+    /// not been uploaded yet.
+    #[error("custom skill {skill} is unknown or not uploaded yet")]
     SkillNotSynced {
         /// The local skill id.
         skill: CustomSkillId,
+    },
+    /// Uploading a custom skill failed.
+    #[error("custom skill {skill}: {source}")]
+    Skill {
+        /// The local skill id.
+        skill: CustomSkillId,
+        /// What went wrong (API error with status and request id, store conflict, busy).
+        #[source]
+        source: Box<skill_sync::SkillSyncError>,
     },
     /// Test hook fired ([`ReconcilerConfig::fail_after_create`]).
     #[doc(hidden)]

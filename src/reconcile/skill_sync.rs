@@ -23,7 +23,7 @@ use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::api::types::common::SkillId;
+use super::desired::RemoteSkill;
 use crate::api::types::skills::{ListSkills, SkillFolder, SkillSourceKind};
 use crate::api::{self, Client};
 use crate::domain::{
@@ -43,15 +43,6 @@ const ADOPT_SKEW: TimeDelta = TimeDelta::minutes(5);
 
 /// How long one sync may hold a skill's lease; a crashed holder's lease expires after this.
 const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// A custom skill as agents reference it: `{type: "custom", skill_id, version}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteSkill {
-    /// The remote `skill_…` id.
-    pub skill_id: String,
-    /// The version id agents pin.
-    pub version: String,
-}
 
 /// What the sync of one custom skill for one provider key has done: a `Record` keyed
 /// `{workspace}/{skill}/{provider key}`.
@@ -283,6 +274,20 @@ impl SkillSync {
         provider_key: &ProviderKeyId,
     ) -> Result<(RemoteSkill, SyncAction), SkillSyncError> {
         let key = RecordKey::of(&skill.workspace, &skill.id).with(provider_key);
+        // Fast path, without the lease: content unchanged since the recorded upload.
+        if let Some((record, _)) =
+            self.store
+                .load::<SkillSyncRecord>(&key)
+                .await
+                .map_err(|source| SkillSyncError::Store {
+                    skill: skill.id.clone(),
+                    source: Box::new(source),
+                })?
+            && let Some(remote) = record.remote
+            && record.fingerprint.as_deref() == Some(fingerprint(skill).as_str())
+        {
+            return Ok((remote, SyncAction::Unchanged));
+        }
         let store_err = |source: StoreError| SkillSyncError::Store {
             skill: skill.id.clone(),
             source: Box::new(RecordError::Store(source)),
@@ -349,7 +354,7 @@ impl SkillSync {
                 return Ok((remote.clone(), SyncAction::Unchanged));
             }
             // Changed content: a new version of the existing skill.
-            let skill_id = SkillId::from(remote.skill_id.clone());
+            let skill_id = remote.skill_id.clone();
             match client
                 .skills()
                 .versions(&skill_id)
@@ -416,10 +421,7 @@ impl SkillSync {
                 what: "a skill id and latest version id",
             });
         };
-        let remote = RemoteSkill {
-            skill_id: skill_id.as_str().to_owned(),
-            version,
-        };
+        let remote = RemoteSkill { skill_id, version };
         record.remote = Some(remote.clone());
         record.fingerprint = Some(fingerprint);
         record.pending_since = None;
@@ -478,7 +480,7 @@ impl SkillSync {
                 && let Some(version_id) = version.id.or(candidate.latest_version_id)
             {
                 return Ok(Some(RemoteSkill {
-                    skill_id: id.as_str().to_owned(),
+                    skill_id: id,
                     version: version_id,
                 }));
             }

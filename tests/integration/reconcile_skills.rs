@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use claude_agents::api::Error;
-use claude_agents::api::types::common::SkillId;
 use claude_agents::domain::{AgentKind, AgentSpec, CustomSkill, ProviderKeyId, SkillRef};
 use claude_agents::reconcile::skill_sync::{SkillSync, SyncAction, agents_using, skill_md};
 use claude_agents::store::{Expected, MemoryStore, RecordStore, Store};
@@ -44,7 +43,7 @@ async fn created_once_then_unchanged_then_one_version_per_edit() {
     // The uploaded SKILL.md is what skill_md renders.
     let content = client
         .skills()
-        .versions(&SkillId::from(first.skill_id.clone()))
+        .versions(&first.skill_id)
         .content(&first.version)
         .await
         .unwrap();
@@ -81,7 +80,7 @@ async fn a_skill_deleted_remotely_is_created_again() {
     let sync = SkillSync::new(Arc::new(MemoryStore::new()));
     let (first, _) = sync.ensure(&client, &skill("v1"), &key()).await.unwrap();
     // Versions first, then the skill (the older Skills API required it).
-    let id = SkillId::from(first.skill_id.clone());
+    let id = first.skill_id.clone();
     let _ = client.skills().versions(&id).delete(&first.version).await;
     client.skills().delete(&id).await.unwrap();
 
@@ -211,4 +210,100 @@ async fn agents_using_lists_the_specs_that_pin_the_skill() {
         .unwrap();
     let ids: Vec<&str> = using.iter().map(|id| id.as_str()).collect();
     assert_eq!(ids, ["a1", "a3"]);
+}
+
+/// The fan-out test: a custom skill used by 20 managed agents is edited; the skill
+/// gets one new version and every agent exactly one update (pinning it), nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skill_edit_used_by_20_agents_updates_each_agent_once() {
+    use claude_agents::domain::{KeyStatus, ProviderKey};
+    use claude_agents::reconcile::fanout::FanOut;
+    use claude_agents::reconcile::{Reconciler, ReconcilerConfig};
+    use claude_agents::store::MemorySecretStore;
+
+    let fake = FakeApi::start().await.unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let key = ProviderKey {
+        id: "pk_1".into(),
+        workspace: "ws_1".into(),
+        label: "Team key".into(),
+        secret: "provider_key/ws_1/pk_1".into(),
+        masked: "sk-ant-…Wxyz".into(),
+        status: KeyStatus::Unvalidated,
+        models: vec![],
+    };
+    store.save(&key, Expected::Absent).await.unwrap();
+    store.save(&skill("v1"), Expected::Absent).await.unwrap();
+    let custom = SkillRef::Custom {
+        skill: "csk_notes".into(),
+    };
+    for i in 0..20 {
+        let mut spec: AgentSpec = serde_json::from_value(serde_json::json!({
+            "id": format!("agent_{i:02}"), "workspace": "ws_1", "name": format!("Agent {i}"),
+            "provider_key": "pk_1",
+            "kind": {"mode": "managed", "model": "claude-sonnet-4-6",
+                     "instructions_html": "<p>Write the notes.</p>"}
+        }))
+        .unwrap();
+        if let AgentKind::Managed(m) = &mut spec.kind {
+            m.skills = vec![custom.clone()];
+        }
+        store.save(&spec, Expected::Absent).await.unwrap();
+    }
+    let reconciler = Reconciler::new(
+        store.clone(),
+        Arc::new(MemorySecretStore::new()),
+        Arc::new(fake.client()),
+        ReconcilerConfig::new("test-installation"),
+    );
+    let fanout = FanOut::new(8);
+    let first = reconciler
+        .skill_changed(&"ws_1".into(), &"csk_notes".into(), &fanout)
+        .await
+        .unwrap();
+    assert_eq!(first.ok_count(), 20, "{:?}", first.errors().next());
+    assert_eq!(fake.objects("agent").len(), 20);
+    assert_eq!(fake.objects("skill").len(), 1);
+
+    // Edit the skill.
+    store
+        .save(&skill("v2: also link the tasks"), Expected::Any)
+        .await
+        .unwrap();
+    let before = fake.requests().len();
+    let second = reconciler
+        .skill_changed(&"ws_1".into(), &"csk_notes".into(), &fanout)
+        .await
+        .unwrap();
+    assert_eq!(second.ok_count(), 20, "{:?}", second.errors().next());
+    let writes: Vec<_> = fake.requests()[before..]
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| r.path.clone())
+        .collect();
+    let version_uploads = writes.iter().filter(|p| p.ends_with("/versions")).count();
+    assert_eq!(version_uploads, 1, "one new skill version: {writes:?}");
+    let mut agent_updates: Vec<&String> = writes
+        .iter()
+        .filter(|p| p.starts_with("/v1/agents/"))
+        .collect();
+    assert_eq!(agent_updates.len(), 20, "{writes:?}");
+    agent_updates.sort();
+    agent_updates.dedup();
+    assert_eq!(agent_updates.len(), 20, "each agent updated exactly once");
+    assert_eq!(writes.len(), 21, "nothing else written: {writes:?}");
+    let outcomes: usize = second.successes().map(|(_, o)| o.updates).sum();
+    assert_eq!(outcomes, 20);
+    // Every agent now pins the new version.
+    let pinned: std::collections::BTreeSet<String> = fake
+        .objects("agent")
+        .iter()
+        .map(|a| {
+            a["skills"][0]["version"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(pinned.len(), 1, "{pinned:?}");
 }
