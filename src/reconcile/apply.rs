@@ -11,6 +11,7 @@ use futures_util::TryStreamExt;
 use rand::TryRngCore;
 use rand::rngs::OsRng;
 
+use super::connected::validate_connected;
 use super::desired::RemoteSkill;
 use super::desired::{
     Desired, DesiredContext, META_FINGERPRINT, META_OWNER, META_SERVER, META_SPEC, META_WORKSPACE,
@@ -31,8 +32,8 @@ use crate::api::types::vaults::{ListCredentials, ListVaults, VaultCreate, VaultU
 use crate::api::types::{AgentId, CredentialId, EnvironmentId, MetadataPatch, VaultId};
 use crate::api::{self, Client};
 use crate::domain::{
-    AgentKind, AgentSpec, AgentSpecId, CustomSkill, CustomSkillId, ManagedAgent, ProviderKeyId,
-    SkillRef, WorkspaceId,
+    AgentKind, AgentSpec, AgentSpecId, ConnectedAgent, CustomSkill, CustomSkillId, ManagedAgent,
+    ProviderKeyId, SkillRef, WorkspaceId,
 };
 use crate::keys::{ProviderKeys, check_agent_key};
 use crate::store::{
@@ -237,7 +238,8 @@ impl Reconciler {
     /// Brings the remote objects of spec `spec` of `workspace` in line with it: creates,
     /// adopts, updates, recreates and archives as planned, and records the status. A spec that
     /// no longer exists is cleaned up as by [`delete`](Self::delete); a connected spec makes
-    /// no write at all.
+    /// no write at all — its agent, environment and vaults are only checked to exist and not
+    /// be archived ([`ReconcileError::Connected`] otherwise).
     ///
     /// # Errors
     /// See [`ReconcileError`]. The status records the last error (never for
@@ -383,6 +385,23 @@ impl Reconciler {
         Ok((d, client))
     }
 
+    /// A connected spec's agent, environment and vaults exist and are not archived.
+    async fn check_connected(
+        &self,
+        spec: &AgentSpec,
+        connected: &ConnectedAgent,
+    ) -> Result<(), ReconcileError> {
+        check_agent_key(self.store.as_ref(), spec).await?;
+        let client = self
+            .clients
+            .client(&spec.workspace, &spec.provider_key)
+            .await?;
+        validate_connected(&client, connected)
+            .await
+            .map(|_| ())
+            .map_err(|e| ReconcileError::Connected(Box::new(e)))
+    }
+
     /// The remote skill (and pinned version) of every custom skill the spec uses.
     async fn custom_skills(
         &self,
@@ -455,7 +474,8 @@ impl Reconciler {
                 ..Outcome::default()
             });
         };
-        if matches!(spec.kind, AgentKind::Connected(_)) {
+        if let AgentKind::Connected(connected) = &spec.kind {
+            self.check_connected(&spec, connected).await?;
             return Ok(Outcome {
                 status,
                 ..Outcome::default()
@@ -652,8 +672,10 @@ impl Reconciler {
         let Some(spec) = self.load_spec(workspace, spec_id).await? else {
             return self.delete_locked(workspace, spec_id, lease).await;
         };
-        if matches!(spec.kind, AgentKind::Connected(_)) {
-            // Connected agents are managed elsewhere: nothing to write.
+        if let AgentKind::Connected(connected) = &spec.kind {
+            // Connected agents are managed elsewhere: check that what they name exists and is
+            // not archived (reads only), write nothing.
+            self.check_connected(&spec, connected).await?;
             return Ok(Outcome {
                 status: self.load_status(workspace, spec_id).await?.map(|(s, _)| s),
                 ..Outcome::default()

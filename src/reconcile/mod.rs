@@ -54,6 +54,8 @@
 //! * **One reconcile per spec at a time**: an in-process mutex per spec (callers in one
 //!   process queue) and a store lease (another process gets [`ReconcileError::Busy`]); the
 //!   status record is written with compare-and-swap, and a lost CAS re-reads and re-plans.
+//! * **Connected agents are never written to**: reconciling one only reads its agent,
+//!   environment and vaults to check they exist and are not archived.
 //! * **Secrets stay secret.** They are read from the `SecretStore` at apply time and only sent
 //!   in credential writes; the status and metadata hold HMAC fingerprints under a
 //!   per-installation key, never values. No error carries a secret.
@@ -236,6 +238,10 @@ pub enum ReconcileError {
         /// The local skill id.
         skill: CustomSkillId,
     },
+    /// A connected agent's agent, environment or vault is missing or archived (or could not
+    /// be read).
+    #[error(transparent)]
+    Connected(Box<connected::ConnectedError>),
     /// Uploading a custom skill failed.
     #[error("custom skill {skill}: {source}")]
     Skill {

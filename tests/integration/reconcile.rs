@@ -604,15 +604,42 @@ async fn validation_fails_before_any_write() {
 #[tokio::test]
 async fn connected_agents_make_no_writes() {
     let h = H::new().await;
-    h.save_kind(AgentKind::Connected(ConnectedAgent {
-        agent_id: "agent_x".into(),
-        environment_id: "env_x".into(),
-        vault_ids: vec![],
-    }))
-    .await;
+    // Objects that exist in "the Console" (created through the fake), then a snapshot.
+    let client = h.fake.client();
+    let agent: Value = client
+        .post_json(
+            "/v1/agents",
+            &serde_json::json!({"name": "Console agent", "model": "claude-sonnet-4-6"}),
+            claude_agents::api::RequestKind::Create,
+        )
+        .await
+        .unwrap();
+    let env: Value = client
+        .post_json(
+            "/v1/environments",
+            &serde_json::json!({"name": "console-env", "config": {"type": "cloud", "networking": {"type": "unrestricted"}}}),
+            claude_agents::api::RequestKind::Create,
+        )
+        .await
+        .unwrap();
+    let writes = h.fake.write_count();
+    let connected = |agent_id: &str| {
+        AgentKind::Connected(ConnectedAgent {
+            agent_id: agent_id.into(),
+            environment_id: env["id"].as_str().unwrap().into(),
+            vault_ids: vec![],
+        })
+    };
+    h.save_kind(connected(agent["id"].as_str().unwrap())).await;
     let out = h.r().reconcile(&h.ws, &h.id).await.unwrap();
     assert!(out.plan.actions.is_empty());
-    assert_eq!(h.fake.write_count(), 0);
+    assert_eq!(h.fake.write_count(), writes, "reads only");
+    // A connected agent naming a missing remote agent is an error, still without writes.
+    h.save_kind(connected("agent_missing")).await;
+    let err = h.r().reconcile(&h.ws, &h.id).await.unwrap_err();
+    assert!(matches!(err, ReconcileError::Connected(_)), "{err:?}");
+    assert!(err.to_string().contains("agent_missing"), "{err}");
+    assert_eq!(h.fake.write_count(), writes, "reads only");
 }
 
 #[tokio::test]
