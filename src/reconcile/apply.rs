@@ -18,6 +18,7 @@ use super::desired::{
     desired, env_config, load_credentials, owned_by,
 };
 use super::fanout::{FanOut, FanOutReport};
+use super::models::check_model;
 use super::fingerprint::SecretFingerprinter;
 use super::plan::{Action, Observed, Op, Plan, plan, plan_delete};
 use super::skill_sync::{SkillSync, SkillSyncRecord, agents_using};
@@ -361,7 +362,9 @@ impl Reconciler {
             return Err(ReconcileError::invalid("kind", "not a managed agent"));
         };
         let key = check_agent_key(self.store.as_ref(), spec).await?;
-        if !key.models.is_empty() && !key.models.iter().any(|x| x == &m.model) {
+        // The model must be one the key saw when it was last checked (an unchecked key has no
+        // list yet: accepted, the create call validates).
+        if check_model(&m.model, &key.models).is_err() {
             return Err(ReconcileError::UnknownModel {
                 model: m.model.clone(),
                 key: key.id,
