@@ -18,8 +18,8 @@ use super::desired::{
     desired, env_config, load_credentials, owned_by,
 };
 use super::fanout::{FanOut, FanOutReport};
-use super::models::check_model;
 use super::fingerprint::SecretFingerprinter;
+use super::models::check_model;
 use super::plan::{Action, Observed, Op, Plan, plan, plan_delete};
 use super::skill_sync::{SkillSync, SkillSyncRecord, agents_using};
 use super::status::{
@@ -587,73 +587,83 @@ impl Reconciler {
         force_search: bool,
         desired: Option<&Desired>,
     ) -> Result<Observed, ReconcileError> {
-        let mut o = Observed::default();
         let search = |kind: ObjectKind, live: bool| {
             force_search || status.is_none_or(|s| s.pending_for(kind, None).is_some()) || !live
         };
-        if let Some(r) = status.and_then(|s| s.agent.as_ref()) {
-            o.agent = found(client.agents().retrieve(&r.id).await, ObjectKind::Agent)?;
-        }
         let live = |recorded: bool, archived: Option<bool>| match (recorded, archived) {
             (false, _) => true, // nothing recorded: search only when pending / no status
             (true, Some(false)) => true,
             _ => false,
         };
-        if search(
-            ObjectKind::Agent,
-            live(
-                status.is_some_and(|s| s.agent.is_some()),
-                o.agent.as_ref().map(|a| a.is_archived()),
-            ),
-        ) {
-            o.agent_candidates = self.list_agents(client, id).await?;
-        }
-        if let Some(r) = status.and_then(|s| s.environment.as_ref()) {
-            o.environment = found(
-                client.environments().retrieve(&r.id).await,
+        // The three kinds are independent: read them concurrently (one round trip for the
+        // agent and the environment, two for the vault and its credentials).
+        let agent = async {
+            let mut agent = None;
+            if let Some(r) = status.and_then(|s| s.agent.as_ref()) {
+                agent = found(client.agents().retrieve(&r.id).await, ObjectKind::Agent)?;
+            }
+            let recorded = status.is_some_and(|s| s.agent.is_some());
+            let candidates = if search(
+                ObjectKind::Agent,
+                live(recorded, agent.as_ref().map(|a| a.is_archived())),
+            ) {
+                self.list_agents(client, id).await?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, ReconcileError>((agent, candidates))
+        };
+        let environment = async {
+            let mut env = None;
+            if let Some(r) = status.and_then(|s| s.environment.as_ref()) {
+                env = found(
+                    client.environments().retrieve(&r.id).await,
+                    ObjectKind::Environment,
+                )?;
+            }
+            let recorded = status.is_some_and(|s| s.environment.is_some());
+            let candidates = if search(
                 ObjectKind::Environment,
-            )?;
-        }
-        if search(
-            ObjectKind::Environment,
-            live(
-                status.is_some_and(|s| s.environment.is_some()),
-                o.environment.as_ref().map(|e| e.is_archived()),
-            ),
-        ) {
-            o.environment_candidates = self.list_environments(client, id).await?;
-        }
-        if let Some(r) = status.and_then(|s| s.vault.as_ref()) {
-            o.vault = found(client.vaults().retrieve(&r.id).await, ObjectKind::Vault)?;
-        }
-        if search(
-            ObjectKind::Vault,
-            live(
-                status.is_some_and(|s| s.vault.is_some()),
-                o.vault.as_ref().map(|v| v.is_archived()),
-            ),
-        ) {
-            o.vault_candidates = self.list_vaults(client, id).await?;
-        }
-        let wants_creds = desired.is_some_and(|d| !d.credentials.is_empty())
-            || status
-                .and_then(|s| s.vault.as_ref())
-                .is_some_and(|v| !v.credentials.is_empty());
-        if wants_creds {
-            let vault = o
-                .vault
+                live(recorded, env.as_ref().map(|e| e.is_archived())),
+            ) {
+                self.list_environments(client, id).await?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, ReconcileError>((env, candidates))
+        };
+        let vault = async {
+            let mut vault = None;
+            if let Some(r) = status.and_then(|s| s.vault.as_ref()) {
+                vault = found(client.vaults().retrieve(&r.id).await, ObjectKind::Vault)?;
+            }
+            let recorded = status.is_some_and(|s| s.vault.is_some());
+            let candidates = if search(
+                ObjectKind::Vault,
+                live(recorded, vault.as_ref().map(|v| v.is_archived())),
+            ) {
+                self.list_vaults(client, id).await?
+            } else {
+                Vec::new()
+            };
+            let wants_creds = desired.is_some_and(|d| !d.credentials.is_empty())
+                || status
+                    .and_then(|s| s.vault.as_ref())
+                    .is_some_and(|v| !v.credentials.is_empty());
+            let mut credentials = Vec::new();
+            let vault_id = vault
                 .as_ref()
-                .filter(|v| !v.is_archived())
-                .or_else(|| o.vault_candidates.first())
+                .filter(|v: &&_| !v.is_archived())
+                .or_else(|| candidates.first())
                 .map(|v| v.id.clone());
-            if let Some(vault) = vault {
+            if wants_creds && let Some(vault_id) = vault_id {
                 let params = ListCredentials {
                     limit: Some(self.config.list_page_size),
                     include_archived: Some(false),
                 };
-                o.credentials = client
+                credentials = client
                     .vaults()
-                    .credentials(&vault)
+                    .credentials(&vault_id)
                     .list(&params)
                     .try_collect()
                     .await
@@ -662,7 +672,22 @@ impl Reconciler {
                         source,
                     })?;
             }
-        }
+            Ok::<_, ReconcileError>((vault, candidates, credentials))
+        };
+        let (
+            (agent, agent_candidates),
+            (environment, environment_candidates),
+            (vault, vault_candidates, credentials),
+        ) = tokio::try_join!(agent, environment, vault)?;
+        let o = Observed {
+            agent,
+            agent_candidates,
+            environment,
+            environment_candidates,
+            vault,
+            vault_candidates,
+            credentials,
+        };
         Ok(o)
     }
 
