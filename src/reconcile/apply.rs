@@ -510,20 +510,7 @@ impl Reconciler {
             include_archived: Some(false),
             ..ListAgents::default()
         };
-        let mut all: Vec<_> = client
-            .agents()
-            .list(&params)
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(|source| ReconcileError::Api {
-                kind: ObjectKind::Agent,
-                source,
-            })?
-            .into_iter()
-            .filter(|a| !a.is_archived() && owned_by(&a.metadata, id.owner, id.workspace, id.spec))
-            .collect();
-        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(all)
+        owned_objects(client.agents().list(&params), ObjectKind::Agent, id).await
     }
 
     async fn list_environments(
@@ -535,20 +522,12 @@ impl Reconciler {
             limit: Some(self.config.list_page_size),
             include_archived: Some(false),
         };
-        let mut all: Vec<_> = client
-            .environments()
-            .list(&params)
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(|source| ReconcileError::Api {
-                kind: ObjectKind::Environment,
-                source,
-            })?
-            .into_iter()
-            .filter(|e| !e.is_archived() && owned_by(&e.metadata, id.owner, id.workspace, id.spec))
-            .collect();
-        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(all)
+        owned_objects(
+            client.environments().list(&params),
+            ObjectKind::Environment,
+            id,
+        )
+        .await
     }
 
     async fn list_vaults(
@@ -560,20 +539,7 @@ impl Reconciler {
             limit: Some(self.config.list_page_size),
             include_archived: Some(false),
         };
-        let mut all: Vec<_> = client
-            .vaults()
-            .list(&params)
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(|source| ReconcileError::Api {
-                kind: ObjectKind::Vault,
-                source,
-            })?
-            .into_iter()
-            .filter(|v| !v.is_archived() && owned_by(&v.metadata, id.owner, id.workspace, id.spec))
-            .collect();
-        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(all)
+        owned_objects(client.vaults().list(&params), ObjectKind::Vault, id).await
     }
 
     /// Reads the recorded objects, and searches by ownership metadata where an object may
@@ -1309,4 +1275,52 @@ impl Run<'_> {
         }
         Ok(self.st.clone())
     }
+}
+
+/// What the ownership search needs of a remote agent, environment or vault.
+trait Owned {
+    fn metadata(&self) -> &crate::api::types::Metadata;
+    fn archived(&self) -> bool;
+    /// Oldest first, ties by id: the one adopted when several match.
+    fn order(&self) -> (crate::api::types::Timestamp, &str);
+}
+
+macro_rules! owned {
+    ($($ty:ty),*) => {$(
+        impl Owned for $ty {
+            fn metadata(&self) -> &crate::api::types::Metadata {
+                &self.metadata
+            }
+            fn archived(&self) -> bool {
+                self.is_archived()
+            }
+            fn order(&self) -> (crate::api::types::Timestamp, &str) {
+                (self.created_at, self.id.as_str())
+            }
+        }
+    )*};
+}
+
+owned!(
+    crate::api::types::agents::Agent,
+    crate::api::types::environments::Environment,
+    crate::api::types::vaults::Vault
+);
+
+/// Every unarchived object of a listing that carries the spec's ownership metadata, oldest
+/// first.
+async fn owned_objects<T: Owned>(
+    items: api::ItemStream<T>,
+    kind: ObjectKind,
+    id: &Ident<'_>,
+) -> Result<Vec<T>, ReconcileError> {
+    let mut all: Vec<T> = items
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|source| ReconcileError::Api { kind, source })?
+        .into_iter()
+        .filter(|o| !o.archived() && owned_by(o.metadata(), id.owner, id.workspace, id.spec))
+        .collect();
+    all.sort_by(|a, b| a.order().cmp(&b.order()));
+    Ok(all)
 }
