@@ -10,7 +10,7 @@
 //!   otherwise to an in-process fake (`testkit`), so it runs offline.
 //! * `--db FILE` keeps specs, status and (encrypted) secrets in a SQLite file, with the master
 //!   key in `FILE.key` (created with mode 0600); without it everything is in memory.
-//! * `--dry-run` only plans. `--again` reconciles a second time in the same process and
+//! * `--dry-run` only plans (the last line counts what it would do; `api_writes=0`). `--again` reconciles a second time in the same process and
 //!   reports that run (an unchanged spec: an empty plan and `api_writes=0`).
 //!
 //! The spec file is an `AgentSpec` as JSON (see `examples/agent.json`). Its `provider_key` is
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use claude_agents::api::Client;
 use claude_agents::domain::{AgentSpec, ProviderKey};
 use claude_agents::keys::ProviderKeys;
-use claude_agents::reconcile::{Outcome, Reconciler, ReconcilerConfig};
+use claude_agents::reconcile::{Op, Outcome, Reconciler, ReconcilerConfig};
 use claude_agents::secrets::{Keyring, load_or_create_key_file};
 use claude_agents::store::{
     Expected, MemorySecretStore, MemoryStore, RecordKey, RecordStore, SecretStore,
@@ -59,15 +59,33 @@ fn parse() -> Result<Args, String> {
     })
 }
 
-fn report(outcome: &Outcome) {
+fn report(outcome: &Outcome, dry_run: bool) {
     if outcome.plan.is_empty() {
         println!("No changes: the remote objects match the spec.");
     } else {
         print!("{}", outcome.plan);
     }
+    let (creates, updates, archives) = if dry_run {
+        // Nothing was done: count what the plan would do.
+        let count = |ops: &[Op]| {
+            outcome
+                .plan
+                .actions
+                .iter()
+                .filter(|a| ops.contains(&a.op))
+                .count()
+        };
+        (
+            count(&[Op::Create, Op::Recreate]),
+            count(&[Op::Update, Op::Rotate]),
+            count(&[Op::Archive]),
+        )
+    } else {
+        (outcome.creates, outcome.updates, outcome.archives)
+    };
     println!(
-        "create={} update={} archive={} api_writes={}",
-        outcome.creates, outcome.updates, outcome.archives, outcome.api_writes
+        "create={creates} update={updates} archive={archives} api_writes={}",
+        outcome.api_writes
     );
 }
 
@@ -152,16 +170,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         ReconcilerConfig::new("reconcile-example"),
     );
     if args.dry_run {
-        report(&reconciler.plan_only(&spec.workspace, &spec.id).await?);
+        report(
+            &reconciler.plan_only(&spec.workspace, &spec.id).await?,
+            true,
+        );
         return Ok(());
     }
     let first = reconciler.reconcile(&spec.workspace, &spec.id).await?;
     if args.again {
         print!("{}", first.plan);
         println!("-- reconciling again --");
-        report(&reconciler.reconcile(&spec.workspace, &spec.id).await?);
+        report(
+            &reconciler.reconcile(&spec.workspace, &spec.id).await?,
+            false,
+        );
     } else {
-        report(&first);
+        report(&first, false);
     }
     Ok(())
 }
