@@ -18,8 +18,8 @@ use super::desired::{
     desired, env_config, load_credentials, owned_by,
 };
 use super::fanout::{FanOut, FanOutReport};
-use super::models::check_model;
 use super::fingerprint::SecretFingerprinter;
+use super::models::check_model;
 use super::plan::{Action, Observed, Op, Plan, plan, plan_delete};
 use super::skill_sync::{SkillSync, SkillSyncRecord, agents_using};
 use super::status::{
