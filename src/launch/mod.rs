@@ -6,8 +6,10 @@
 //! the session's events, and stores or sends what they return.
 
 pub mod mention;
+pub mod prompt;
 
 pub use mention::{Handle, mentions};
+pub use prompt::{FirstMessage, PromptOptions, first_message, follow_up};
 
 /// What the launcher's pure parts can refuse.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
