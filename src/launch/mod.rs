@@ -5,9 +5,11 @@
 //! Nothing here does I/O: the launcher feeds these functions the task, the agent's settings and
 //! the session's events, and stores or sends what they return.
 
+pub mod activity;
 pub mod mention;
 pub mod prompt;
 
+pub use activity::ActivityMapper;
 pub use mention::{Handle, mentions};
 pub use prompt::{FirstMessage, PromptOptions, first_message, follow_up};
 
