@@ -5,6 +5,7 @@ pub mod api;
 pub mod domain;
 pub mod instructions;
 pub mod keys;
+pub mod launch;
 pub mod reconcile;
 pub mod secrets;
 pub mod store;

@@ -333,6 +333,9 @@ pub enum ActivityKind {
     },
     /// The agent's final result.
     FinalResult,
+    /// The agent is thinking. Carries no content (the API sends none); consecutive thinking
+    /// events are coalesced into one of these, so the history shows progress, not noise.
+    Thinking,
 }
 
 /// One entry in a task's history, derived from a session's events.

@@ -1,0 +1,45 @@
+//! The session launcher's pure parts: deciding whether a comment mentions an agent
+//! ([`mention`]), composing the messages a session starts and continues with ([`prompt`]), and
+//! turning a session's events into task-history activities ([`activity`]).
+//!
+//! Nothing here does I/O: the launcher feeds these functions the task, the agent's settings and
+//! the session's events, and stores or sends what they return.
+
+pub mod activity;
+pub mod mention;
+pub mod prompt;
+
+pub use activity::ActivityMapper;
+pub use mention::{Handle, mentions};
+pub use prompt::{FirstMessage, PromptOptions, first_message, follow_up};
+
+/// What the launcher's pure parts can refuse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LaunchError {
+    /// An agent handle breaks the handle rules (see [`Handle::new`]).
+    #[error("invalid agent handle {handle:?}: {rule}")]
+    InvalidHandle {
+        /// The handle as given.
+        handle: String,
+        /// The broken rule, in words.
+        rule: &'static str,
+    },
+    /// A boundary token given in [`PromptOptions::boundary`] breaks the token rules.
+    #[error("invalid boundary token {token:?}: {rule}")]
+    InvalidBoundary {
+        /// The token as given.
+        token: String,
+        /// The broken rule, in words.
+        rule: &'static str,
+    },
+    /// The parts of a message that cannot be shortened (our instructions, guidance, rules,
+    /// title, fields, links and the structure) already exceed the size budget.
+    #[error("message needs at least {needed} characters, over the budget of {budget}")]
+    OverBudget {
+        /// Characters needed once everything that can be truncated is.
+        needed: usize,
+        /// The budget.
+        budget: usize,
+    },
+}
