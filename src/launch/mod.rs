@@ -1,6 +1,7 @@
 //! The session launcher's pure parts: deciding whether a comment mentions an agent
 //! ([`mention`]), composing the messages a session starts and continues with ([`prompt`]), and
-//! turning a session's events into task-history activities ([`activity`]).
+//! turning a session's events into task-history activities ([`activity`]), and verifying
+//! incoming Managed Agents webhooks ([`webhook`]).
 //!
 //! Nothing here does I/O: the launcher feeds these functions the task, the agent's settings and
 //! the session's events, and stores or sends what they return.
@@ -8,6 +9,7 @@
 pub mod activity;
 pub mod mention;
 pub mod prompt;
+pub mod webhook;
 
 pub use activity::ActivityMapper;
 pub use mention::{Handle, mentions};
