@@ -35,11 +35,10 @@ use claude_agents::reconcile::skill_sync::SkillSync;
 use claude_agents::reconcile::{
     Desired, DesiredContext, Observed, Op, ReconcileStatus, Reconciler, ReconcilerConfig, plan,
 };
-use claude_agents::store::{Expected, MemorySecretStore, MemoryStore, RecordStore, SecretStore};
+use claude_agents::store::{Expected, MemorySecretStore, MemoryStore, RecordStore};
 use claude_agents::testkit::FakeApi;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use futures_util::TryStreamExt;
-use secrecy::SecretString;
 
 const OWNER: &str = "bench-install";
 
@@ -62,22 +61,8 @@ async fn setup() -> Inputs {
     let secrets = Arc::new(MemorySecretStore::new());
     let id = AgentSpecId::from("spec_bench");
     let spec = fixtures::spec(&id, 0);
-    store
-        .save(&fixtures::provider_key(), Expected::Absent)
-        .await
-        .unwrap();
-    store
-        .save(&fixtures::custom_skill(), Expected::Absent)
-        .await
-        .unwrap();
+    fixtures::seed(store.as_ref(), secrets.as_ref()).await;
     store.save(&spec, Expected::Absent).await.unwrap();
-    secrets
-        .put(
-            &fixtures::BEARER_REF.into(),
-            SecretString::from(fixtures::BEARER_TOKEN.to_owned()),
-        )
-        .await
-        .unwrap();
     let r = Reconciler::new(
         store.clone(),
         secrets.clone(),

@@ -33,11 +33,8 @@ use claude_agents::domain::{AgentKind, AgentSpec, AgentSpecId, ProviderKeyId, Wo
 use claude_agents::reconcile::fanout::FanOut;
 use claude_agents::reconcile::skill_sync::SkillSync;
 use claude_agents::reconcile::{Reconciler, ReconcilerConfig};
-use claude_agents::store::{
-    Expected, MemorySecretStore, MemoryStore, RecordKey, RecordStore, SecretStore,
-};
+use claude_agents::store::{Expected, MemorySecretStore, MemoryStore, RecordKey, RecordStore};
 use claude_agents::testkit::{FakeApi, LoggedRequest};
-use secrecy::SecretString;
 
 struct Args {
     agents: usize,
@@ -204,21 +201,7 @@ async fn main() {
     let store = Arc::new(MemoryStore::new());
     let secrets = Arc::new(MemorySecretStore::new());
     let ws = WorkspaceId::from(fixtures::WS);
-    store
-        .save(&fixtures::provider_key(), Expected::Absent)
-        .await
-        .unwrap();
-    store
-        .save(&fixtures::custom_skill(), Expected::Absent)
-        .await
-        .unwrap();
-    secrets
-        .put(
-            &fixtures::BEARER_REF.into(),
-            SecretString::from(fixtures::BEARER_TOKEN.to_owned()),
-        )
-        .await
-        .unwrap();
+    fixtures::seed(store.as_ref(), secrets.as_ref()).await;
     // Upload the custom skill once, so the agents' reconciles find it unchanged (as
     // `Reconciler::skill_changed` does) instead of contending for its upload.
     SkillSync::new(store.clone())
