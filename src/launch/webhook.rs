@@ -4,8 +4,8 @@
 //! envelope (reference `models-webhooks-files.md` §B).
 //!
 //! Verify the **raw body bytes** as received, before parsing; deliveries may repeat, so
-//! dedupe on [`WebhookEvent::id`] (the trigger ledger does). Payloads carry ids only: fetch
-//! the object before acting on it.
+//! dedupe on [`WebhookEvent::id`] — [`WebhookVerifier::accept`] does both, recording the id in
+//! the store's trigger ledger. Payloads carry ids only: fetch the object before acting on it.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -33,6 +33,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Deserialize;
 use sha2::Sha256;
+
+/// How long a delivered event id is remembered by [`WebhookVerifier::accept`]: longer than
+/// any retry schedule, so a redelivery is always recognised.
+pub const DEFAULT_DEDUPE_WINDOW: std::time::Duration =
+    std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// The default tolerance between a delivery's timestamp and now (the library's default).
 pub const DEFAULT_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
@@ -64,6 +69,27 @@ pub enum WebhookError {
     /// The verified body is not a webhook envelope.
     #[error("invalid webhook payload: {0}")]
     Payload(String),
+}
+
+/// What [`WebhookVerifier::accept`] made of a verified delivery.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// First delivery of this event: act on it.
+    New(WebhookEvent),
+    /// The event was delivered before (a retry): answer 2xx and do nothing.
+    Duplicate(WebhookEvent),
+}
+
+/// Why [`WebhookVerifier::accept`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AcceptError {
+    /// The delivery is not authentic or not an envelope: answer 4xx.
+    #[error(transparent)]
+    Verify(#[from] WebhookError),
+    /// The trigger ledger could not be written: answer 5xx so the sender retries.
+    #[error("recording the webhook event: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// The three Standard Webhooks headers of a delivery.
@@ -257,6 +283,30 @@ impl WebhookVerifier {
     }
 }
 
+impl WebhookVerifier {
+    /// [`verify`](Self::verify), then records the event id in the store's trigger ledger
+    /// (`webhook:{id}`, remembered for [`DEFAULT_DEDUPE_WINDOW`]) so a redelivered event is
+    /// reported as [`Delivery::Duplicate`] — by this process or any other sharing the store.
+    pub async fn accept(
+        &self,
+        store: &dyn crate::store::Store,
+        headers: &WebhookHeaders<'_>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Delivery, AcceptError> {
+        let event = self.verify(headers, body, now)?;
+        let key = format!("webhook:{}", event.id);
+        if store
+            .record_trigger(&key, DEFAULT_DEDUPE_WINDOW, now)
+            .await?
+        {
+            Ok(Delivery::New(event))
+        } else {
+            Ok(Delivery::Duplicate(event))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -394,6 +444,35 @@ mod tests {
         }
         let debug = format!("{v:?}");
         assert!(!debug.contains("MfKQ9r8"), "{debug}");
+    }
+
+    #[tokio::test]
+    async fn accept_reports_redeliveries_as_duplicates() {
+        let store = crate::store::MemoryStore::new();
+        let v = verifier();
+        let body = envelope();
+        let sig = v.sign(ID, TS, &body);
+        let first = v
+            .accept(&store, &headers("1614265330", &sig), &body, at(TS))
+            .await
+            .unwrap();
+        assert!(matches!(first, Delivery::New(ref e) if e.id == "wevt_011"));
+        // The sender retries the same message (same webhook-id, new timestamp and signature).
+        let sig2 = v.sign(ID, TS + 60, &body);
+        let again = v
+            .accept(&store, &headers("1614265390", &sig2), &body, at(TS + 60))
+            .await
+            .unwrap();
+        assert!(matches!(again, Delivery::Duplicate(_)));
+        // A forged delivery never reaches the ledger.
+        let err = v
+            .accept(&store, &headers("1614265330", "v1,AAAA"), &body, at(TS))
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            AcceptError::Verify(WebhookError::BadSignature)
+        ));
     }
 
     #[test]
