@@ -156,6 +156,34 @@ fn found<T>(r: api::Result<T>, kind: ObjectKind) -> Result<Option<T>, ReconcileE
     }
 }
 
+/// One kind's observation: the recorded object (`retrieve`, if one is recorded; a 404 is
+/// `None`), then — if `needs_search(live)` says an unrecorded one may exist, where `live` means
+/// "nothing recorded, or the recorded object is there and not archived" — the candidates
+/// found by ownership metadata (`list`, only awaited when needed).
+async fn recorded_and_candidates<T: Owned>(
+    kind: ObjectKind,
+    retrieve: Option<impl Future<Output = api::Result<T>>>,
+    list: impl Future<Output = Result<Vec<T>, ReconcileError>>,
+    needs_search: impl FnOnce(bool) -> bool,
+) -> Result<(Option<T>, Vec<T>), ReconcileError> {
+    let recorded = retrieve.is_some();
+    let object = match retrieve {
+        Some(read) => found(read.await, kind)?,
+        None => None,
+    };
+    let live = match (recorded, object.as_ref().map(Owned::archived)) {
+        (false, _) => true, // nothing recorded: search only when pending / no status
+        (true, Some(false)) => true,
+        _ => false,
+    };
+    let candidates = if needs_search(live) {
+        list.await?
+    } else {
+        Vec::new()
+    };
+    Ok((object, candidates))
+}
+
 /// `Ok(())` for a 404 (already gone).
 fn gone_ok<T>(r: api::Result<T>, kind: ObjectKind) -> Result<(), Step> {
     match r {
@@ -553,65 +581,39 @@ impl Reconciler {
         force_search: bool,
         desired: Option<&Desired>,
     ) -> Result<Observed, ReconcileError> {
-        let search = |kind: ObjectKind, live: bool| {
-            force_search || status.is_none_or(|s| s.pending_for(kind, None).is_some()) || !live
-        };
-        let live = |recorded: bool, archived: Option<bool>| match (recorded, archived) {
-            (false, _) => true, // nothing recorded: search only when pending / no status
-            (true, Some(false)) => true,
-            _ => false,
+        let search = |kind: ObjectKind| {
+            move |live: bool| {
+                force_search || status.is_none_or(|s| s.pending_for(kind, None).is_some()) || !live
+            }
         };
         // The three kinds are independent: read them concurrently (one round trip for the
         // agent and the environment, two for the vault and its credentials).
-        let agent = async {
-            let mut agent = None;
-            if let Some(r) = status.and_then(|s| s.agent.as_ref()) {
-                agent = found(client.agents().retrieve(&r.id).await, ObjectKind::Agent)?;
-            }
-            let recorded = status.is_some_and(|s| s.agent.is_some());
-            let candidates = if search(
-                ObjectKind::Agent,
-                live(recorded, agent.as_ref().map(|a| a.is_archived())),
-            ) {
-                self.list_agents(client, id).await?
-            } else {
-                Vec::new()
-            };
-            Ok::<_, ReconcileError>((agent, candidates))
-        };
-        let environment = async {
-            let mut env = None;
-            if let Some(r) = status.and_then(|s| s.environment.as_ref()) {
-                env = found(
-                    client.environments().retrieve(&r.id).await,
-                    ObjectKind::Environment,
-                )?;
-            }
-            let recorded = status.is_some_and(|s| s.environment.is_some());
-            let candidates = if search(
-                ObjectKind::Environment,
-                live(recorded, env.as_ref().map(|e| e.is_archived())),
-            ) {
-                self.list_environments(client, id).await?
-            } else {
-                Vec::new()
-            };
-            Ok::<_, ReconcileError>((env, candidates))
-        };
+        let agent = recorded_and_candidates(
+            ObjectKind::Agent,
+            status
+                .and_then(|s| s.agent.as_ref())
+                .map(|r| async move { client.agents().retrieve(&r.id).await }),
+            self.list_agents(client, id),
+            search(ObjectKind::Agent),
+        );
+        let environment = recorded_and_candidates(
+            ObjectKind::Environment,
+            status
+                .and_then(|s| s.environment.as_ref())
+                .map(|r| async move { client.environments().retrieve(&r.id).await }),
+            self.list_environments(client, id),
+            search(ObjectKind::Environment),
+        );
         let vault = async {
-            let mut vault = None;
-            if let Some(r) = status.and_then(|s| s.vault.as_ref()) {
-                vault = found(client.vaults().retrieve(&r.id).await, ObjectKind::Vault)?;
-            }
-            let recorded = status.is_some_and(|s| s.vault.is_some());
-            let candidates = if search(
+            let (vault, candidates) = recorded_and_candidates(
                 ObjectKind::Vault,
-                live(recorded, vault.as_ref().map(|v| v.is_archived())),
-            ) {
-                self.list_vaults(client, id).await?
-            } else {
-                Vec::new()
-            };
+                status
+                    .and_then(|s| s.vault.as_ref())
+                    .map(|r| async move { client.vaults().retrieve(&r.id).await }),
+                self.list_vaults(client, id),
+                search(ObjectKind::Vault),
+            )
+            .await?;
             let wants_creds = desired.is_some_and(|d| !d.credentials.is_empty())
                 || status
                     .and_then(|s| s.vault.as_ref())
