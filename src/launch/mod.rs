@@ -7,13 +7,22 @@
 //! the session's events, and stores or sends what they return.
 
 pub mod activity;
+pub mod host;
+pub mod launcher;
 pub mod mention;
 pub mod prompt;
+pub mod run;
 pub mod webhook;
 
 pub use activity::ActivityMapper;
+pub use host::{HostError, TaskHost};
+pub use launcher::{
+    Approval, AssignTrigger, CommentTrigger, Launcher, LauncherConfig, LauncherError, ResumeReport,
+    TriggerOutcome, card_id_for,
+};
 pub use mention::{Handle, mentions};
 pub use prompt::{FirstMessage, PromptOptions, first_message, follow_up};
+pub use run::{LaunchState, LiveIndex, Outgoing, SessionRun, Stage};
 
 /// What the launcher's pure parts can refuse.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -16,6 +16,8 @@ mod follow_http;
 #[cfg(feature = "testkit")]
 mod keys;
 #[cfg(feature = "testkit")]
+mod launch;
+#[cfg(feature = "testkit")]
 mod reconcile;
 #[cfg(feature = "testkit")]
 mod reconcile_connected;
