@@ -168,6 +168,14 @@ pub enum LauncherError {
         /// Its state.
         state: SessionState,
     },
+    /// The card's session is working; [`Launcher::complete`] needs it idle (or stop it).
+    #[error("session card {card} is {state}: wait until it is idle, or stop it")]
+    Working {
+        /// The card.
+        card: SessionCardId,
+        /// Its state.
+        state: SessionState,
+    },
     /// The agent's provider key is missing.
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -771,6 +779,70 @@ impl Launcher {
         })
     }
 
+    /// Marks an idle card `completed` (the host closed the task, or accepted the result):
+    /// archives its remote session and run vault and frees the task for a new session. An
+    /// ended card is returned unchanged.
+    ///
+    /// # Errors
+    /// Unknown card; [`LauncherError::Working`] while the session works or awaits input;
+    /// the API refusing the archive.
+    pub async fn complete(
+        &self,
+        workspace: &WorkspaceId,
+        card: &SessionCardId,
+    ) -> Result<SessionCard> {
+        let inner = &self.inner;
+        let key = RecordKey::of(workspace, card);
+        let unknown = || LauncherError::UnknownCard {
+            workspace: workspace.clone(),
+            card: card.clone(),
+        };
+        let Some((run, _)) = inner.store.load::<SessionRun>(&key).await? else {
+            return Err(unknown());
+        };
+        if run.card.state.is_terminal() {
+            return Ok(run.card);
+        }
+        if run.card.state != SessionState::Idle {
+            return Err(LauncherError::Working {
+                card: card.clone(),
+                state: run.card.state,
+            });
+        }
+        if let Some(session) = &run.card.remote_session {
+            let client = inner.client(&run).await?;
+            match client
+                .sessions()
+                .archive(&SessionId::from(session.as_str()))
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if matches!(e.status(), Some(404 | 409)) => {}
+                Err(e) => {
+                    return Err(LauncherError::Api {
+                        step: "archive session",
+                        source: e,
+                    });
+                }
+            }
+        }
+        if let Some(task) = lock(&inner.sched).live.remove(key.as_str()) {
+            task.stop.notify_one();
+        }
+        inner
+            .finish(
+                &key,
+                SessionState::Completed,
+                "completed",
+                "Completed.".to_owned(),
+                ActivityKind::StatusChange {
+                    to: SessionState::Completed,
+                },
+            )
+            .await?
+            .ok_or_else(unknown)
+    }
+
     /// Resumes every live card at start-up: queued cards are admitted under the concurrency
     /// limit, cards on their start path continue it, running cards reopen their stream from
     /// their stored log. Call once per process start (a second call is harmless).
@@ -1166,6 +1238,7 @@ impl Inner {
         let mut next = Vec::new();
         if let Some(slots) = sched.agents.get_mut(&slot) {
             slots.busy.remove(key);
+            slots.queue.retain(|k| k.as_str() != key);
             while slots.busy.len() < limit {
                 let Some(k) = slots.queue.pop_front() else {
                     break;
@@ -1193,60 +1266,97 @@ impl Inner {
     }
 
     /// Sends the outbox: marks its messages as being sent, sends them in one request, then
-    /// removes them. With `client` `None` the card's client is made here.
+    /// removes them; repeats while messages arrived meanwhile. With `client` `None` the card's
+    /// client is made here. A send that definitely failed unmarks its messages and removes
+    /// their trigger keys, so the host's retry of the trigger adds them again.
     async fn flush_outbox(&self, key: &RecordKey, client: Option<&Client>) -> Result<()> {
-        let at = now();
-        let mut batch: Vec<Outgoing> = Vec::new();
-        let run = self
-            .update(key, |run| {
-                batch.clear();
-                for o in run.launch.outbox.iter_mut() {
-                    if o.sending_at.is_none() {
-                        o.sending_at = Some(at);
-                        batch.push(o.clone());
+        let mut owned: Option<Client> = None;
+        loop {
+            let at = now();
+            let mut batch: Vec<Outgoing> = Vec::new();
+            let run = self
+                .update(key, |run| {
+                    batch.clear();
+                    if run.card.state.is_terminal() {
+                        return false;
                     }
+                    for o in run.launch.outbox.iter_mut() {
+                        if o.sending_at.is_none() {
+                            o.sending_at = Some(at);
+                            batch.push(o.clone());
+                        }
+                    }
+                    !batch.is_empty()
+                })
+                .await?;
+            let Some(run) = run else { return Ok(()) };
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let Some(session) = run.card.remote_session.clone() else {
+                return Ok(());
+            };
+            let client = match (client, &owned) {
+                (Some(c), _) => c.clone(),
+                (None, Some(c)) => c.clone(),
+                (None, None) => {
+                    let c = self.client(&run).await?;
+                    owned = Some(c.clone());
+                    c
                 }
-                !batch.is_empty()
+            };
+            let events = batch
+                .iter()
+                .map(|o| EventParam::user_message(o.text.clone()))
+                .collect();
+            let sent_keys: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
+            let sent = client
+                .sessions()
+                .events(&SessionId::from(session))
+                .send(events)
+                .await;
+            match sent {
+                Ok(_) => {}
+                // Maybe sent: leave the marks; a restart checks the history.
+                Err(e @ api::Error::OutcomeUnknown { .. }) => {
+                    return Err(api_err("send messages")(e));
+                }
+                Err(e) => {
+                    self.update(key, |run| {
+                        let is_first = run.launch.stage == Stage::SessionCreated;
+                        for o in run.launch.outbox.iter_mut() {
+                            if sent_keys.contains(o.key.as_str()) {
+                                o.sending_at = None;
+                            }
+                        }
+                        if !is_first {
+                            run.launch
+                                .outbox
+                                .retain(|o| !sent_keys.contains(o.key.as_str()));
+                            run.launch
+                                .triggers
+                                .retain(|t| !sent_keys.contains(t.as_str()));
+                        }
+                        true
+                    })
+                    .await?;
+                    return Err(api_err("send messages")(e));
+                }
+            }
+            self.update(key, |run| {
+                let before = run.launch.outbox.len();
+                run.launch
+                    .outbox
+                    .retain(|o| !sent_keys.contains(o.key.as_str()));
+                let mut changed = run.launch.outbox.len() != before;
+                if run.launch.stage == Stage::SessionCreated {
+                    run.launch.stage = Stage::Running;
+                    changed = true;
+                }
+                changed
             })
             .await?;
-        let Some(run) = run else { return Ok(()) };
-        if batch.is_empty() {
-            return Ok(());
         }
-        let Some(session) = run.card.remote_session.clone() else {
-            return Ok(());
-        };
-        let owned;
-        let client = match client {
-            Some(c) => c,
-            None => {
-                owned = self.client(&run).await?;
-                &owned
-            }
-        };
-        let events = batch
-            .iter()
-            .map(|o| EventParam::user_message(o.text.clone()))
-            .collect();
-        client
-            .sessions()
-            .events(&SessionId::from(session))
-            .send(events)
-            .await
-            .map_err(api_err("send messages"))?;
-        let sent: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
-        self.update(key, |run| {
-            let before = run.launch.outbox.len();
-            run.launch.outbox.retain(|o| !sent.contains(o.key.as_str()));
-            let mut changed = run.launch.outbox.len() != before;
-            if run.launch.stage == Stage::SessionCreated {
-                run.launch.stage = Stage::Running;
-                changed = true;
-            }
-            changed
-        })
-        .await?;
-        Ok(())
     }
 
     /// Messages whose send outcome was lost (a crash mid-send): drops those the session's
@@ -1346,6 +1456,10 @@ impl Inner {
         }
         let client = self.client(&run).await?;
         let run = self.start_path(key, run, &client).await?;
+        if run.card.state.is_terminal() {
+            // Stopped while starting.
+            return self.cleanup(&run).await;
+        }
         let Some(session) = run.card.remote_session.clone() else {
             return Ok(());
         };
@@ -1369,6 +1483,9 @@ impl Inner {
             let mut moved = false;
             let updated = self
                 .update(key, |r| {
+                    if r.card.state.is_terminal() {
+                        return false;
+                    }
                     moved = r
                         .card
                         .transition(SessionState::Starting, at)
@@ -1381,6 +1498,9 @@ impl Inner {
                 return Ok(run);
             };
             run = updated;
+            if run.card.state.is_terminal() {
+                return Ok(run);
+            }
             if moved {
                 self.deliver_card(&run.card).await;
             }
@@ -1419,6 +1539,9 @@ impl Inner {
                 })
                 .await?
                 .unwrap_or(run);
+            if run.card.state.is_terminal() {
+                return Ok(run);
+            }
             return Box::pin(self.create_session(key, run, client, false, &agent)).await;
         }
         if run.launch.stage == Stage::VaultCreated {
@@ -1594,7 +1717,7 @@ impl Inner {
     ) -> Result<()> {
         let mut state = Pump::new(&run.card, session.as_str());
         // 1. Replay what is stored: rebuild the mapper, deliver what was not delivered.
-        let mut seen: Vec<(String, bool)> = Vec::new();
+        let mut seen: HashSet<(String, bool)> = HashSet::new();
         let mut after = 0;
         let mut delivered = run.launch.delivered;
         loop {
@@ -1605,7 +1728,7 @@ impl Inner {
             let Some((last, _)) = page.last() else { break };
             after = *last;
             for (seq, ev) in page {
-                seen.push((ev.event_id.clone(), ev.processed));
+                seen.insert((ev.event_id.clone(), ev.processed));
                 let Ok(event) = serde_json::from_value::<SessionEvent>(ev.payload) else {
                     continue;
                 };
@@ -1624,82 +1747,126 @@ impl Inner {
         if state.ended.is_some() {
             return self.end_from_events(key, &state).await;
         }
-        // 2. Settle messages whose send outcome was lost.
+        // 2. Settle messages whose send outcome was lost, and custom tool calls left open by
+        //    a crash (unless the history shows they were answered).
         self.settle_outbox(key, client, &session).await?;
+        if !state.open_tools.is_empty() {
+            self.settle_tools(&mut state, client, &session).await?;
+            self.answer_tools(key, &mut state, &session, client).await;
+        }
 
-        // 3. Follow.
-        let opened = Arc::new(Notify::new());
-        let mut stream = follow_source(
-            PumpSource {
-                client: client.clone(),
-                session: session.clone(),
-                opened: opened.clone(),
-            },
-            self.config.follow.clone(),
-            seen,
-        );
-        let mut sending: Option<BoxFuture<'static, Result<()>>> = None;
-        let mut waiting_open = true;
+        // 3. Follow; reopen when the follow gives up while the session still exists.
         let renew_every = self.config.lease_ttl / 3;
         let mut renew =
             tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
-        let mut strikes = 0u32;
+        let mut waiting_open = true;
+        let mut sending: Option<BoxFuture<'static, Result<()>>> = None;
         loop {
-            let watchdog = tokio::time::sleep(self.config.watchdog);
-            tokio::select! {
-                biased;
-                _ = stop.notified() => return Ok(()),
-                _ = renew.tick() => {
-                    match self.store.renew_lease(lease, self.config.lease_ttl, now()).await {
-                        Ok(l) => *lease = l,
-                        Err(e) if e.is_conflict() => {
-                            tracing::warn!(card = key.as_str(), "lost the drive lease; another process continues");
+            let opened = Arc::new(Notify::new());
+            let mut stream = follow_source(
+                PumpSource {
+                    client: client.clone(),
+                    session: session.clone(),
+                    opened: opened.clone(),
+                },
+                self.config.follow.clone(),
+                seen,
+            );
+            let mut strikes = 0u32;
+            let mut quiet_since = tokio::time::Instant::now();
+            loop {
+                let watchdog = tokio::time::sleep_until(quiet_since + self.config.watchdog);
+                tokio::select! {
+                    biased;
+                    _ = stop.notified() => return Ok(()),
+                    _ = renew.tick() => {
+                        match self.store.renew_lease(lease, self.config.lease_ttl, now()).await {
+                            Ok(l) => *lease = l,
+                            Err(e) if e.is_conflict() => {
+                                tracing::warn!(card = key.as_str(), "lost the drive lease; another process continues");
+                                return Ok(());
+                            }
+                            Err(e) => tracing::warn!(card = key.as_str(), error = %e, "lease renewal failed"),
+                        }
+                    }
+                    _ = opened.notified(), if waiting_open => {
+                        waiting_open = false;
+                        let me = self.clone();
+                        let k = key.clone();
+                        let c = client.clone();
+                        sending = Some(Box::pin(async move { me.flush_outbox(&k, Some(&c)).await }));
+                    }
+                    result = async {
+                        match sending.as_mut() {
+                            Some(f) => f.await,
+                            None => std::future::pending().await,
+                        }
+                    }, if sending.is_some() => {
+                        sending = None;
+                        result?;
+                    }
+                    item = stream.next() => {
+                        strikes = 0;
+                        quiet_since = tokio::time::Instant::now();
+                        let Some(first) = item else { break };
+                        let mut batch = vec![first];
+                        while batch.len() < self.config.batch_max {
+                            match stream.next().now_or_never() {
+                                Some(Some(item)) => batch.push(item),
+                                _ => break,
+                            }
+                        }
+                        self.process(key, &mut state, &session, client, batch).await?;
+                        if state.ended.is_some() {
+                            return self.end_from_events(key, &state).await;
+                        }
+                    }
+                    _ = watchdog => {
+                        if self.watchdog(key, client, &session, &mut strikes).await? {
                             return Ok(());
                         }
-                        Err(e) => tracing::warn!(card = key.as_str(), error = %e, "lease renewal failed"),
-                    }
-                }
-                _ = opened.notified(), if waiting_open => {
-                    waiting_open = false;
-                    let me = self.clone();
-                    let k = key.clone();
-                    let c = client.clone();
-                    sending = Some(Box::pin(async move { me.flush_outbox(&k, Some(&c)).await }));
-                }
-                result = async {
-                    match sending.as_mut() {
-                        Some(f) => f.await,
-                        None => std::future::pending().await,
-                    }
-                }, if sending.is_some() => {
-                    sending = None;
-                    result?;
-                }
-                item = stream.next() => {
-                    strikes = 0;
-                    let Some(first) = item else {
-                        // The follow gave up or the session ended.
-                        return self.stream_ended(key, &state, client, &session).await;
-                    };
-                    let mut batch = vec![first];
-                    while batch.len() < self.config.batch_max {
-                        match stream.next().now_or_never() {
-                            Some(Some(item)) => batch.push(item),
-                            _ => break,
-                        }
-                    }
-                    self.process(key, &mut state, &session, client, batch).await?;
-                    if state.ended.is_some() {
-                        return self.end_from_events(key, &state).await;
-                    }
-                }
-                _ = watchdog => {
-                    if self.watchdog(key, client, &session, &mut strikes).await? {
-                        return Ok(());
+                        quiet_since = tokio::time::Instant::now();
                     }
                 }
             }
+            // The follow ended without a terminal event (it gave up reconnecting).
+            if self.stream_ended(key, &state, client, &session).await? {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = stop.notified() => return Ok(()),
+                _ = tokio::time::sleep(self.config.follow.max_backoff) => {}
+            }
+            seen = self
+                .store
+                .seen_events(session.as_str())
+                .await?
+                .into_iter()
+                .collect();
         }
+    }
+
+    /// Drops open custom tool calls that the session's history shows answered (a crash came
+    /// between sending the answer and storing its echo).
+    async fn settle_tools(
+        &self,
+        state: &mut Pump,
+        client: &Client,
+        session: &SessionId,
+    ) -> Result<()> {
+        let params = ListEvents {
+            types: vec!["user.custom_tool_result".to_owned()],
+            ..ListEvents::default()
+        };
+        let mut stream = client.sessions().events(session).list(&params);
+        while let Some(event) = stream.next().await {
+            if let SessionEvent::UserCustomToolResult(r) = event.map_err(api_err("list events"))? {
+                state
+                    .answered
+                    .insert(r.custom_tool_use_id.as_str().to_owned());
+            }
+        }
+        Ok(())
     }
 
     /// Appends a batch to the log, maps and delivers its new events, moves the cursor and the
@@ -1934,45 +2101,39 @@ impl Inner {
     }
 
     /// The follow stream ended without a terminal event (it gave up reconnecting): look at the
-    /// session and end the card if it is gone; otherwise leave it for the next resume.
+    /// session and end the card if it is gone. Returns whether the card ended (otherwise the
+    /// caller reopens the stream).
     async fn stream_ended(
         self: &Arc<Self>,
         key: &RecordKey,
         state: &Pump,
         client: &Client,
         session: &SessionId,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         if state.ended.is_some() {
-            return self.end_from_events(key, state).await;
+            self.end_from_events(key, state).await?;
+            return Ok(true);
         }
-        match client.sessions().retrieve(session).await {
+        let (what, text) = match client.sessions().retrieve(session).await {
             Ok(s) if s.status == SessionStatus::Terminated => {
-                self.finish(
-                    key,
-                    SessionState::Failed,
-                    "ended",
-                    "The session ended without a final event.".to_owned(),
-                    ActivityKind::Error,
-                )
-                .await?;
-                Ok(())
+                ("ended", "The session ended without a final event.")
             }
-            Err(e) if e.status() == Some(404) => {
-                self.finish(
-                    key,
-                    SessionState::Failed,
-                    "gone",
-                    "The session no longer exists.".to_owned(),
-                    ActivityKind::Error,
-                )
-                .await?;
-                Ok(())
+            Err(e) if e.status() == Some(404) => ("gone", "The session no longer exists."),
+            Ok(_) => return Ok(false),
+            Err(e) => {
+                tracing::warn!(session = session.as_str(), error = %e, "cannot read the session; reopening its stream later");
+                return Ok(false);
             }
-            _ => Err(LauncherError::Api {
-                step: "follow events",
-                source: api::Error::Config("the event stream could not be reopened".to_owned()),
-            }),
-        }
+        };
+        self.finish(
+            key,
+            SessionState::Failed,
+            what,
+            text.to_owned(),
+            ActivityKind::Error,
+        )
+        .await?;
+        Ok(true)
     }
 
     /// No event for a watchdog period. Returns whether the card was ended.
