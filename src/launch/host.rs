@@ -59,6 +59,16 @@ pub trait TaskHost: Send + Sync {
         status: &str,
     ) -> Result<(), HostError>;
 
+    /// A token for this session to reach the host — its MCP server (agents using the full
+    /// API bridge) and its REST API (agents allowed direct API access) — scoped by the host to
+    /// the card's task and revocable when the card ends. Called once per session start, only
+    /// for such agents; the token goes into the session's run vault, never into a message or
+    /// a stored record. `None` (the default) makes such a start fail with a clear error.
+    async fn session_token(&self, card: &SessionCard) -> Result<Option<SecretString>, HostError> {
+        let _ = card;
+        Ok(None)
+    }
+
     /// A token to clone `repository` with (a GitHub App installation token), or `None` for a
     /// public repository. Called on every session start; the token goes into the session's
     /// resource and never into a message or a stored record. The default returns `None`.

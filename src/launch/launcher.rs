@@ -66,7 +66,11 @@ use crate::api::types::sessions::{
     AgentRef, GithubRepositoryResourceParam, ListSessions, ResourceParam, SessionCreate,
     SessionStatus,
 };
-use crate::api::types::vaults::{ListVaults, VaultCreate};
+use crate::api::types::vaults::{
+    CredentialAuth, CredentialAuthCreate, CredentialAuthUpdate, CredentialCreate,
+    CredentialNetworking, CredentialUpdate, EnvironmentVariableUpdate, InjectionLocationParams,
+    ListCredentials, ListVaults, StaticBearerUpdate, VaultCreate,
+};
 use crate::api::types::{Order, SessionId, VaultId};
 use crate::api::{self, Client};
 use crate::domain::{
@@ -108,6 +112,35 @@ pub struct LauncherConfig {
     pub batch_max: usize,
     /// Delay before a failed sink delivery or store write is retried (doubles up to 30 s).
     pub retry_delay: Duration,
+    /// How sessions reach the host (full API bridge, direct API access).
+    pub host_api: HostApi,
+}
+
+/// How sessions reach the host, for agents that use the full API bridge or may call the
+/// host's API directly. Each session gets its own token from [`TaskHost::session_token`],
+/// stored only in its run vault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostApi {
+    /// The host's MCP server URL — the same URL as the reconciler's
+    /// [`HostMcpServer`](crate::reconcile::HostMcpServer), so the vault credential matches the
+    /// agent's MCP server. Needed by agents using the full API bridge.
+    pub mcp_url: Option<String>,
+    /// The host's REST API base URL (`https://tracker.example.com/api`). Agents allowed direct
+    /// API access get an `environment_variable` credential limited to its host.
+    pub base_url: Option<String>,
+    /// The environment variable holding the token placeholder (`TRACKER_API_TOKEN`).
+    pub env_var: String,
+}
+
+impl Default for HostApi {
+    fn default() -> Self {
+        Self {
+            mcp_url: None,
+            base_url: None,
+            env_var: "TRACKER_API_TOKEN".to_owned(),
+        }
+    }
 }
 
 impl Default for LauncherConfig {
@@ -122,6 +155,7 @@ impl Default for LauncherConfig {
             prompt: PromptOptions::default(),
             batch_max: 256,
             retry_delay: Duration::from_millis(200),
+            host_api: HostApi::default(),
         }
     }
 }
@@ -194,6 +228,10 @@ pub enum LauncherError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] RecordError),
+    /// The session needs the host's API (full bridge or direct access) and something is
+    /// missing: the URL in [`LauncherConfig::host_api`] or the host's session token.
+    #[error("host API: {0}")]
+    HostApi(String),
 }
 
 impl From<StoreError> for LauncherError {
@@ -502,13 +540,23 @@ impl Launcher {
         }
 
         let (spec, resolved) = self.spec_and_context(&ws, &agent, &task).await?;
+        let mut prompt = inner.config.prompt.clone();
+        if let (AgentKind::Managed(m), Some(base_url)) =
+            (&spec.kind, &inner.config.host_api.base_url)
+            && m.tool_mode.allow_direct_api_access
+        {
+            prompt.api_access = Some(super::prompt::ApiAccess {
+                base_url: base_url.clone(),
+                env_var: inner.config.host_api.env_var.clone(),
+            });
+        }
         let message = first_message(
             &FirstMessage {
                 task: &task,
                 resolved: &resolved,
                 trigger: &trigger,
             },
-            &inner.config.prompt,
+            &prompt,
         )?;
         let at = now();
         let card = SessionCard::new(
@@ -1579,6 +1627,8 @@ impl Inner {
         let (session_id, version) = match adopted {
             Some(found) => found,
             None => {
+                self.run_credentials(&run, &spec, client, maybe_lost)
+                    .await?;
                 let body = self.session_body(&run, &spec, status.as_ref()).await?;
                 let version = match &body.agent {
                     crate::api::types::sessions::SessionAgentParam::Ref(r) => r.version,
@@ -1612,6 +1662,116 @@ impl Inner {
             })
             .await?;
         Ok(updated.unwrap_or(run))
+    }
+
+    /// Puts the session's run-time credentials into its run vault: a bearer token for the
+    /// host's MCP server (full API bridge) and an `environment_variable` token for the host's
+    /// API (direct access), both from [`TaskHost::session_token`]. After a restart a credential
+    /// left by the earlier attempt gets the new token instead of a duplicate.
+    async fn run_credentials(
+        &self,
+        run: &SessionRun,
+        spec: &AgentSpec,
+        client: &Client,
+        maybe_lost: bool,
+    ) -> Result<()> {
+        let AgentKind::Managed(m) = &spec.kind else {
+            return Ok(());
+        };
+        let host = &self.config.host_api;
+        let bridge = m.tool_mode.bridge == crate::domain::TaskBridge::FullApi;
+        let direct = m.tool_mode.allow_direct_api_access && host.base_url.is_some();
+        if !bridge && !direct {
+            return Ok(());
+        }
+        let Some(vault) = run.launch.run_vault.as_deref().map(VaultId::from) else {
+            return Ok(());
+        };
+        let missing = |what: &str| LauncherError::HostApi(what.to_owned());
+        let token = self
+            .host
+            .session_token(&run.card)
+            .await
+            .map_err(|e| missing(&format!("the host gave no session token: {e}")))?
+            .ok_or_else(|| missing("the host gave no session token (TaskHost::session_token)"))?;
+        let mut wanted = Vec::new();
+        if bridge {
+            let url = host.mcp_url.clone().ok_or_else(|| {
+                missing("the full API bridge needs LauncherConfig::host_api.mcp_url")
+            })?;
+            wanted.push(CredentialCreate::static_bearer(url, token.clone()));
+        }
+        if direct && let Some(base) = &host.base_url {
+            let parsed = url::Url::parse(base)
+                .map_err(|e| missing(&format!("host_api.base_url is not a URL: {e}")))?;
+            let hostname = parsed
+                .host_str()
+                .ok_or_else(|| missing("host_api.base_url has no host"))?
+                .to_owned();
+            let mut c = CredentialCreate::environment_variable(
+                host.env_var.clone(),
+                token.clone(),
+                CredentialNetworking::limited([hostname]),
+            );
+            if let CredentialAuthCreate::EnvironmentVariable(e) = &mut c.auth {
+                e.injection_location = Some(InjectionLocationParams::header_only());
+            }
+            wanted.push(c);
+        }
+        let creds = client.vaults().credentials(&vault);
+        let results = futures_util::future::join_all(wanted.iter().map(|c| creds.create(c))).await;
+        for (want, result) in wanted.iter().zip(results) {
+            match result {
+                Ok(_) => {}
+                Err(e) if maybe_lost && matches!(e.status(), Some(409)) => {
+                    self.replace_credential(client, &vault, want, &token)
+                        .await?;
+                }
+                Err(e) => return Err(api_err("create run credential")(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the credential of `want`'s server or variable in `vault` the new token.
+    async fn replace_credential(
+        &self,
+        client: &Client,
+        vault: &VaultId,
+        want: &CredentialCreate,
+        token: &secrecy::SecretString,
+    ) -> Result<()> {
+        let creds = client.vaults().credentials(vault);
+        let mut list = creds.list(&ListCredentials::default());
+        while let Some(c) = list.next().await {
+            let c = c.map_err(api_err("list run credentials"))?;
+            let update = match (&want.auth, &c.auth) {
+                (CredentialAuthCreate::StaticBearer(w), CredentialAuth::StaticBearer(have))
+                    if have.mcp_server_url == w.mcp_server_url =>
+                {
+                    CredentialUpdate::auth(CredentialAuthUpdate::StaticBearer(StaticBearerUpdate {
+                        token: Some(Some(token.clone())),
+                    }))
+                }
+                (
+                    CredentialAuthCreate::EnvironmentVariable(w),
+                    CredentialAuth::EnvironmentVariable(have),
+                ) if have.secret_name == w.secret_name => CredentialUpdate::auth(
+                    CredentialAuthUpdate::EnvironmentVariable(EnvironmentVariableUpdate {
+                        secret_value: Some(Some(token.clone())),
+                        networking: None,
+                        injection_location: None,
+                    }),
+                ),
+                _ => continue,
+            };
+            creds
+                .update(&c.id, &update)
+                .await
+                .map_err(api_err("rotate run credential"))?;
+            return Ok(());
+        }
+        Ok(())
     }
 
     async fn session_body(

@@ -1,10 +1,15 @@
-//! The session launcher's pure parts: deciding whether a comment mentions an agent
-//! ([`mention`]), composing the messages a session starts and continues with ([`prompt`]), and
-//! turning a session's events into task-history activities ([`activity`]), and verifying
-//! incoming Managed Agents webhooks ([`webhook`]).
+//! The session launcher: from a task assignment or an @mention to a running Managed Agents
+//! session whose progress streams into the task's history.
 //!
-//! Nothing here does I/O: the launcher feeds these functions the task, the agent's settings and
-//! the session's events, and stores or sends what they return.
+//! [`Launcher`] (in [`launcher`]) owns the I/O: triggers, session cards, the per-session run
+//! vault, the session start, the event pump, follow-ups, approvals, stop, the concurrency queue,
+//! the watchdog and resume. Its state per session is a [`SessionRun`] record ([`run`]); the host
+//! answers the agent's task tools through [`TaskHost`] ([`host`]).
+//!
+//! The pure parts do no I/O: deciding whether a comment mentions an agent ([`mention`]),
+//! composing the messages a session starts and continues with ([`prompt`]), turning a session's
+//! events into task-history activities ([`activity`]), and verifying incoming Managed Agents
+//! webhooks ([`webhook`]).
 
 pub mod activity;
 pub mod host;
@@ -17,11 +22,11 @@ pub mod webhook;
 pub use activity::ActivityMapper;
 pub use host::{HostError, TaskHost};
 pub use launcher::{
-    Approval, AssignTrigger, CommentTrigger, Launcher, LauncherConfig, LauncherError, ResumeReport,
-    TriggerOutcome, card_id_for,
+    Approval, AssignTrigger, CommentTrigger, HostApi, Launcher, LauncherConfig, LauncherError,
+    ResumeReport, TriggerOutcome, card_id_for,
 };
 pub use mention::{Handle, mentions};
-pub use prompt::{FirstMessage, PromptOptions, first_message, follow_up};
+pub use prompt::{ApiAccess, FirstMessage, PromptOptions, first_message, follow_up};
 pub use run::{LaunchState, LiveIndex, Outgoing, SessionRun, Stage};
 
 /// What the launcher's pure parts can refuse.

@@ -63,6 +63,9 @@ pub struct PromptOptions {
     /// The boundary token (8–64 ASCII letters, digits, `-` or `_`); `None` draws a random one.
     /// Set it in tests to get a deterministic message.
     pub boundary: Option<String>,
+    /// Tells the agent how to call the host's API directly (agents allowed direct API
+    /// access); `None` says nothing about it.
+    pub api_access: Option<ApiAccess>,
 }
 
 impl Default for PromptOptions {
@@ -70,8 +73,21 @@ impl Default for PromptOptions {
         Self {
             budget: DEFAULT_BUDGET,
             boundary: None,
+            api_access: None,
         }
     }
+}
+
+/// Where the host's API is and which environment variable authenticates to it. The variable
+/// holds a placeholder the egress proxy replaces with the session's token (an
+/// `environment_variable` credential in the run vault), so the message names the variable and
+/// never carries a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiAccess {
+    /// The API's base URL (`https://tracker.example.com/api`).
+    pub base_url: String,
+    /// The environment variable's name (`TRACKER_API_TOKEN`).
+    pub env_var: String,
 }
 
 /// Everything the first message of a session is composed from.
@@ -108,7 +124,7 @@ pub fn first_message(
         Trigger::Mention { comment, .. } => task.comments.iter().position(|c| &c.id == comment),
         _ => None,
     };
-    let head = instructions(task, resolved, trigger, &b);
+    let head = instructions(task, resolved, trigger, opts.api_access.as_ref(), &b);
     let mut plan = Plan::full(task);
     let render = |plan: &Plan| {
         let mut out = head.clone();
@@ -301,7 +317,13 @@ fn data_notice(b: &str) -> String {
 }
 
 /// Our instructions and the custom guidance: everything before the task data.
-fn instructions(task: &TaskContext, resolved: &Resolved, trigger: &Trigger, b: &str) -> String {
+fn instructions(
+    task: &TaskContext,
+    resolved: &Resolved,
+    trigger: &Trigger,
+    api: Option<&ApiAccess>,
+    b: &str,
+) -> String {
     let mut out = String::new();
     let why = match trigger {
         Trigger::Mention { comment, .. } => format!(
@@ -325,6 +347,16 @@ fn instructions(task: &TaskContext, resolved: &Resolved, trigger: &Trigger, b: &
          `in_progress` when you start, `in_review` when your work is ready).\n\
          - If you are blocked, say what you need in a comment and stop.\n"
     );
+    if let Some(api) = api {
+        let _ = write!(
+            out,
+            "\n## Direct API access\n\n\
+             You may also call the tracker's REST API at {} with the header \
+             `Authorization: Bearer ${}` (the variable is set in your environment; its value is \
+             substituted on the way out, so never print or store it).\n",
+            api.base_url, api.env_var
+        );
+    }
     if !resolved.repositories.is_empty() {
         out.push_str("\n## Repositories\n\n");
         for r in &resolved.repositories {
