@@ -208,3 +208,91 @@ async fn a_missing_session_token_fails_the_card_with_the_reason() {
         "{texts:?}"
     );
 }
+
+#[tokio::test]
+async fn a_connected_agent_runs_with_its_user_vaults_and_the_run_vault() {
+    use claude_agents::api::types::agents::AgentCreate;
+    use claude_agents::api::types::environments::EnvironmentCreate;
+    use claude_agents::api::types::vaults::VaultCreate;
+    use claude_agents::domain::ConnectedAgent;
+
+    let fake = FakeApi::start().await.unwrap();
+    let c = fake.client();
+    let agent = c
+        .agents()
+        .create(&AgentCreate::new("console agent", "claude-sonnet-4-6"))
+        .await
+        .unwrap();
+    let env = c
+        .environments()
+        .create(&EnvironmentCreate::new("console env"))
+        .await
+        .unwrap();
+    let user_vault = c
+        .vaults()
+        .create(&VaultCreate::new("user vault"))
+        .await
+        .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let key = ProviderKey {
+        id: "pk_1".into(),
+        workspace: "ws_1".into(),
+        label: "Team key".into(),
+        secret: "provider_key/ws_1/pk_1".into(),
+        masked: "sk-ant-…Wxyz".into(),
+        status: KeyStatus::Unvalidated,
+        models: vec!["claude-sonnet-4-6".into()],
+    };
+    store.save(&key, Expected::Absent).await.unwrap();
+    let spec = AgentSpec {
+        id: "console".into(),
+        workspace: "ws_1".into(),
+        name: "Console".into(),
+        provider_key: "pk_1".into(),
+        kind: AgentKind::Connected(ConnectedAgent {
+            agent_id: agent.id.as_str().into(),
+            environment_id: env.id.as_str().into(),
+            vault_ids: vec![user_vault.id.as_str().into()],
+        }),
+        revision: 1,
+    };
+    store.save(&spec, Expected::Absent).await.unwrap();
+    let writes_before = fake.writes();
+    let launcher = Launcher::new(
+        store.clone(),
+        Arc::new(MemorySink::new()),
+        Arc::new(fake.client()),
+        Arc::new(Host { token: None }),
+        LauncherConfig::default(),
+    );
+    let mut trigger = assign("c1");
+    trigger.agent = "console".into();
+    let TriggerOutcome::Started { card } = launcher.on_assigned(trigger).await.unwrap() else {
+        panic!()
+    };
+    let run = wait_for(&store, &card, SessionState::Idle).await;
+    let session = fake
+        .object(run.card.remote_session.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(session["agent"]["id"], agent.id.as_str());
+    assert_eq!(session["environment_id"], env.id.as_str());
+    assert_eq!(
+        session["vault_ids"],
+        serde_json::json!([
+            run.launch.run_vault.clone().unwrap(),
+            user_vault.id.as_str()
+        ])
+    );
+    // Read-only towards the Console's objects: only the run vault, the session and its events
+    // were written.
+    let writes = fake.writes();
+    assert_eq!(writes.get("agents"), writes_before.get("agents"));
+    assert_eq!(
+        writes.get("environments"),
+        writes_before.get("environments")
+    );
+    assert_eq!(
+        writes.get("vaults").copied().unwrap_or(0),
+        writes_before.get("vaults").copied().unwrap_or(0) + 1
+    );
+}
