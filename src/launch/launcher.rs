@@ -1900,10 +1900,12 @@ impl Inner {
                 }
             }
         }
-        if after > delivered {
-            delivered = after;
-            self.apply_batch(key, &mut state, delivered).await?;
-        }
+        // The card already went through the replayed states; only the last one matters (it
+        // differs from the card's after a crash between an append and the card's write).
+        let last_state = state.states.last().copied();
+        state.states = last_state.into_iter().collect();
+        delivered = delivered.max(after);
+        self.apply_batch(key, &mut state, delivered).await?;
         if state.ended.is_some() {
             return self.end_from_events(key, &state).await;
         }
