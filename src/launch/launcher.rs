@@ -1524,7 +1524,6 @@ impl Inner {
         client: &Client,
     ) -> Result<SessionRun> {
         let ws = run.card.workspace.clone();
-        let agent = run.card.agent.clone();
         if run.launch.stage == Stage::Queued {
             let lost_create = run.launch.create_attempted_at.is_some();
             let at = now();
@@ -1552,31 +1551,13 @@ impl Inner {
             if moved {
                 self.deliver_card(&run.card).await;
             }
-            let vault = match lost_create {
-                true => find_run_vault(client, &run.card.id).await?,
-                false => None,
-            };
-            let vault = match vault {
-                Some(v) => v,
-                None => {
-                    let body = VaultCreate::new(format!("claude-agents run {}", run.card.id))
-                        .with_metadata(CARD_METADATA_KEY, run.card.id.as_str())
-                        .with_metadata("claude_agents.workspace", ws.as_str());
-                    match client.vaults().create(&body).await {
-                        Ok(v) => v.id.as_str().to_owned(),
-                        // The create may have happened: look for it before failing.
-                        Err(e @ api::Error::OutcomeUnknown { .. }) => {
-                            find_run_vault(client, &run.card.id).await?.ok_or(
-                                LauncherError::Api {
-                                    step: "create run vault",
-                                    source: e,
-                                },
-                            )?
-                        }
-                        Err(e) => return Err(api_err("create run vault")(e)),
-                    }
-                }
-            };
+            // The run vault and what the session needs (records, the host's tokens) at once.
+            let (vault, prepared) = tokio::join!(
+                run_vault(client, &run.card.id, &ws, lost_create),
+                self.prepare(&run)
+            );
+            // Record the vault even when preparing failed, so the card's clean-up archives it.
+            let vault = vault?;
             let at = now();
             run = self
                 .update(key, |r| {
@@ -1587,15 +1568,65 @@ impl Inner {
                 })
                 .await?
                 .unwrap_or(run);
+            let prepared = prepared?;
             if run.card.state.is_terminal() {
                 return Ok(run);
             }
-            return Box::pin(self.create_session(key, run, client, false, &agent)).await;
+            return Box::pin(self.create_session(key, run, client, false, prepared)).await;
         }
         if run.launch.stage == Stage::VaultCreated {
-            return Box::pin(self.create_session(key, run, client, true, &agent)).await;
+            let prepared = self.prepare(&run).await?;
+            return Box::pin(self.create_session(key, run, client, true, prepared)).await;
         }
         Ok(run)
+    }
+
+    /// Loads what a session is made of and builds its create body (without the run vault),
+    /// fetching the host's tokens (repositories, the session token when needed) concurrently.
+    async fn prepare(&self, run: &SessionRun) -> Result<Prepared> {
+        let ws = &run.card.workspace;
+        let agent = &run.card.agent;
+        let spec_key = RecordKey::of(ws, agent);
+        let status_key = ReconcileStatus::key_of(ws, agent);
+        let (spec, status) = tokio::join!(
+            self.store.load::<AgentSpec>(&spec_key),
+            self.store.load::<ReconcileStatus>(&status_key),
+        );
+        let Some((spec, _)) = spec? else {
+            return Err(LauncherError::UnknownAgent {
+                workspace: ws.clone(),
+                agent: agent.clone(),
+            });
+        };
+        let status = status?.map(|(s, _)| s);
+        let needs_token = match &spec.kind {
+            AgentKind::Managed(m) => {
+                m.tool_mode.bridge == crate::domain::TaskBridge::FullApi
+                    || (m.tool_mode.allow_direct_api_access
+                        && self.config.host_api.base_url.is_some())
+            }
+            _ => false,
+        };
+        let token = async {
+            if !needs_token {
+                return Ok(None);
+            }
+            match self.host.session_token(&run.card).await {
+                Ok(Some(t)) => Ok(Some(t)),
+                Ok(None) => Err(LauncherError::HostApi(
+                    "the host gave no session token (TaskHost::session_token)".to_owned(),
+                )),
+                Err(e) => Err(LauncherError::HostApi(format!(
+                    "the host gave no session token: {e}"
+                ))),
+            }
+        };
+        let (body, token) = tokio::join!(self.session_body(run, &spec, status.as_ref()), token);
+        Ok(Prepared {
+            body: body?,
+            token: token?,
+            spec,
+        })
     }
 
     async fn create_session(
@@ -1604,22 +1635,16 @@ impl Inner {
         run: SessionRun,
         client: &Client,
         maybe_lost: bool,
-        agent: &AgentSpecId,
+        prepared: Prepared,
     ) -> Result<SessionRun> {
-        let ws = run.card.workspace.clone();
-        let spec_key = RecordKey::of(&ws, agent);
-        let status_key = ReconcileStatus::key_of(&ws, agent);
-        let (spec, status) = tokio::join!(
-            self.store.load::<AgentSpec>(&spec_key),
-            self.store.load::<ReconcileStatus>(&status_key),
-        );
-        let Some((spec, _)) = spec? else {
-            return Err(LauncherError::UnknownAgent {
-                workspace: ws,
-                agent: agent.clone(),
-            });
-        };
-        let status = status?.map(|(s, _)| s);
+        let Prepared {
+            spec,
+            mut body,
+            token,
+        } = prepared;
+        if let Some(vault) = &run.launch.run_vault {
+            body.vault_ids.insert(0, VaultId::from(vault.as_str()));
+        }
         let mut adopted = None;
         if maybe_lost && let Some(since) = run.launch.create_attempted_at {
             adopted = find_session(client, &run.card.id, since).await?;
@@ -1627,9 +1652,10 @@ impl Inner {
         let (session_id, version) = match adopted {
             Some(found) => found,
             None => {
-                self.run_credentials(&run, &spec, client, maybe_lost)
-                    .await?;
-                let body = self.session_body(&run, &spec, status.as_ref()).await?;
+                if let Some(token) = &token {
+                    self.run_credentials(&run, &spec, token, client, maybe_lost)
+                        .await?;
+                }
                 let version = match &body.agent {
                     crate::api::types::sessions::SessionAgentParam::Ref(r) => r.version,
                     _ => None,
@@ -1672,6 +1698,7 @@ impl Inner {
         &self,
         run: &SessionRun,
         spec: &AgentSpec,
+        token: &secrecy::SecretString,
         client: &Client,
         maybe_lost: bool,
     ) -> Result<()> {
@@ -1688,12 +1715,6 @@ impl Inner {
             return Ok(());
         };
         let missing = |what: &str| LauncherError::HostApi(what.to_owned());
-        let token = self
-            .host
-            .session_token(&run.card)
-            .await
-            .map_err(|e| missing(&format!("the host gave no session token: {e}")))?
-            .ok_or_else(|| missing("the host gave no session token (TaskHost::session_token)"))?;
         let mut wanted = Vec::new();
         if bridge {
             let url = host.mcp_url.clone().ok_or_else(|| {
@@ -1724,8 +1745,7 @@ impl Inner {
             match result {
                 Ok(_) => {}
                 Err(e) if maybe_lost && matches!(e.status(), Some(409)) => {
-                    self.replace_credential(client, &vault, want, &token)
-                        .await?;
+                    self.replace_credential(client, &vault, want, token).await?;
                 }
                 Err(e) => return Err(api_err("create run credential")(e)),
             }
@@ -1785,12 +1805,7 @@ impl Inner {
             workspace: ws.clone(),
             agent: spec.id.clone(),
         };
-        let mut vault_ids: Vec<VaultId> = run
-            .launch
-            .run_vault
-            .iter()
-            .map(|v| VaultId::from(v.as_str()))
-            .collect();
+        let mut vault_ids: Vec<VaultId> = Vec::new();
         let (agent_param, environment) = match &spec.kind {
             AgentKind::Managed(_) => {
                 let status = status.ok_or_else(not_ready)?;
@@ -2379,6 +2394,43 @@ fn humantime(d: Duration) -> String {
         format!("{s} s")
     } else {
         format!("{} ms", d.as_millis())
+    }
+}
+
+/// What a session is made of, ready to create.
+struct Prepared {
+    spec: AgentSpec,
+    /// The create body, without the run vault.
+    body: SessionCreate,
+    /// The session token, for agents that reach the host.
+    token: Option<secrecy::SecretString>,
+}
+
+/// The card's run vault: found (when an earlier create's outcome was lost) or created.
+async fn run_vault(
+    client: &Client,
+    card: &SessionCardId,
+    ws: &WorkspaceId,
+    lost_create: bool,
+) -> Result<String> {
+    if lost_create && let Some(found) = find_run_vault(client, card).await? {
+        return Ok(found);
+    }
+    let body = VaultCreate::new(format!("claude-agents run {card}"))
+        .with_metadata(CARD_METADATA_KEY, card.as_str())
+        .with_metadata("claude_agents.workspace", ws.as_str());
+    match client.vaults().create(&body).await {
+        Ok(v) => Ok(v.id.as_str().to_owned()),
+        // The create may have happened: look for it before failing.
+        Err(e @ api::Error::OutcomeUnknown { .. }) => {
+            find_run_vault(client, card)
+                .await?
+                .ok_or(LauncherError::Api {
+                    step: "create run vault",
+                    source: e,
+                })
+        }
+        Err(e) => Err(api_err("create run vault")(e)),
     }
 }
 

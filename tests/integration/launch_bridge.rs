@@ -118,18 +118,26 @@ async fn wait_for(
     card: &claude_agents::domain::SessionCardId,
     state: SessionState,
 ) -> SessionRun {
+    wait_until(store, card, |r| r.card.state == state).await
+}
+
+async fn wait_until(
+    store: &MemoryStore,
+    card: &claude_agents::domain::SessionCardId,
+    pred: impl Fn(&SessionRun) -> bool,
+) -> SessionRun {
     for _ in 0..2000 {
         let (run, _) = store
             .load::<SessionRun>(&RecordKey::of(&"ws_1".into(), card))
             .await
             .unwrap()
             .unwrap();
-        if run.card.state == state {
+        if pred(&run) {
             return run;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    panic!("card {card} never reached {state}");
+    panic!("card {card} never got there");
 }
 
 #[tokio::test]
@@ -191,7 +199,10 @@ async fn a_missing_session_token_fails_the_card_with_the_reason() {
     let TriggerOutcome::Started { card } = launcher.on_assigned(assign("a2")).await.unwrap() else {
         panic!()
     };
-    let run = wait_for(&store, &card, SessionState::Failed).await;
+    let run = wait_until(&store, &card, |r| {
+        r.card.state == SessionState::Failed && r.launch.run_vault_archived
+    })
+    .await;
     assert!(run.card.remote_session.is_none());
     assert!(fake.objects("session").is_empty());
     // The run vault made before the failure is archived with the card.
