@@ -18,8 +18,8 @@ use claude_agents::launch::{
 };
 use claude_agents::reconcile::{Reconciler, ReconcilerConfig};
 use claude_agents::store::{
-    Collection, DeliveryKind, Expected, MemorySecretStore, MemorySink, MemoryStore, RecordKey,
-    RecordStore, Store,
+    AppendOutcome, Collection, DeliveryKind, Expected, LogEvent, MemorySecretStore, MemorySink,
+    MemoryStore, RecordKey, RecordStore, Revision, Store, Versioned,
 };
 use claude_agents::testkit::FakeApi;
 use claude_agents::testkit::script::{Permission, RetryStatus, Script, Step};
@@ -256,6 +256,17 @@ impl H {
 }
 
 impl H {
+    /// A launcher over `store` instead of the harness's own (e.g. a [`YieldStore`] over it).
+    pub fn launcher_on(&self, store: Arc<dyn Store>, config: LauncherConfig) -> Launcher {
+        Launcher::new(
+            store,
+            self.sink.clone(),
+            Arc::new(self.fake.client()),
+            self.host.clone(),
+            config,
+        )
+    }
+
     /// The live-index entry of (task, the harness's agent).
     pub async fn index(&self, task_id: &str) -> Option<LiveIndex> {
         self.store
@@ -347,6 +358,84 @@ impl H {
                 )
             })
             .collect()
+    }
+}
+
+/// A [`MemoryStore`] that yields to the scheduler before every operation, so concurrent
+/// launcher calls interleave between their store reads and writes (as they would over a
+/// networked database) instead of running each to completion. Optionally, creating a card
+/// (a session-card write expecting no record) is slow.
+pub struct YieldStore(pub Arc<MemoryStore>, pub Duration);
+
+impl YieldStore {
+    pub fn new(store: Arc<MemoryStore>) -> Self {
+        Self(store, Duration::ZERO)
+    }
+
+    pub fn slow_card_create(store: Arc<MemoryStore>, delay: Duration) -> Self {
+        Self(store, delay)
+    }
+}
+
+#[async_trait]
+impl Store for YieldStore {
+    async fn get(
+        &self,
+        collection: Collection,
+        key: &str,
+    ) -> claude_agents::store::Result<Option<Versioned>> {
+        tokio::task::yield_now().await;
+        self.0.get(collection, key).await
+    }
+    async fn put(
+        &self,
+        collection: Collection,
+        key: &str,
+        value: Value,
+        expected: Expected,
+    ) -> claude_agents::store::Result<Revision> {
+        tokio::task::yield_now().await;
+        if !self.1.is_zero()
+            && collection == Collection::SessionCards
+            && expected == Expected::Absent
+        {
+            tokio::time::sleep(self.1).await;
+        }
+        self.0.put(collection, key, value, expected).await
+    }
+    async fn delete(
+        &self,
+        collection: Collection,
+        key: &str,
+        expected: Expected,
+    ) -> claude_agents::store::Result<()> {
+        tokio::task::yield_now().await;
+        self.0.delete(collection, key, expected).await
+    }
+    async fn list(
+        &self,
+        collection: Collection,
+        prefix: &str,
+    ) -> claude_agents::store::Result<Vec<(String, Versioned)>> {
+        tokio::task::yield_now().await;
+        self.0.list(collection, prefix).await
+    }
+    async fn append_events(
+        &self,
+        session: &str,
+        events: &[LogEvent],
+    ) -> claude_agents::store::Result<AppendOutcome> {
+        tokio::task::yield_now().await;
+        self.0.append_events(session, events).await
+    }
+    async fn read_events(
+        &self,
+        session: &str,
+        after: u64,
+        limit: usize,
+    ) -> claude_agents::store::Result<Vec<(u64, LogEvent)>> {
+        tokio::task::yield_now().await;
+        self.0.read_events(session, after, limit).await
     }
 }
 
@@ -470,6 +559,133 @@ async fn a_trigger_delivered_five_times_starts_one_session() {
     assert_eq!(h.fake.objects("session").len(), 1);
     let run = h.run(&card).await;
     assert_eq!(h.history(&h.remote_session(&run), "user.message").len(), 1);
+}
+
+#[tokio::test]
+async fn five_concurrent_deliveries_of_a_trigger_start_one_session() {
+    let h = H::new().await;
+    // The store yields before every operation so the five calls interleave.
+    let l = h.launcher_on(
+        Arc::new(YieldStore::new(h.store.clone())),
+        LauncherConfig::default(),
+    );
+    let go = || l.on_assigned(h.assign("delivery-1", "T-1"));
+    let (a, b, c, d, e) = tokio::join!(go(), go(), go(), go(), go());
+    let outs: Vec<TriggerOutcome> = [a, b, c, d, e]
+        .into_iter()
+        .map(|o| o.expect("a redelivery racing the first is not an error"))
+        .collect();
+    let starts: Vec<_> = outs
+        .iter()
+        .filter(|o| matches!(o, TriggerOutcome::Started { .. }))
+        .collect();
+    assert_eq!(starts.len(), 1, "{outs:?}");
+    let card = started(starts[0]);
+    let dups = outs
+        .iter()
+        .filter(|o| {
+            **o == TriggerOutcome::Duplicate {
+                card: Some(card.clone()),
+            }
+        })
+        .count();
+    assert_eq!(dups, 4, "{outs:?}");
+    let run = h.wait_state(&card, SessionState::Idle).await;
+    assert_eq!(h.runs().await.len(), 1);
+    assert_eq!(h.fake.objects("session").len(), 1);
+    assert_eq!(h.index("T-1").await.map(|i| i.card), Some(card.clone()));
+    assert_eq!(h.history(&h.remote_session(&run), "user.message").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_deliveries_on_parallel_tasks_start_one_session() {
+    let h = H::new().await;
+    let l = h.launcher_on(
+        Arc::new(YieldStore::new(h.store.clone())),
+        LauncherConfig::default(),
+    );
+    let handles: Vec<_> = (0..5)
+        .map(|_| {
+            let l = l.clone();
+            let t = h.assign("delivery-1", "T-1");
+            tokio::spawn(async move { l.on_assigned(t).await })
+        })
+        .collect();
+    let mut outs = Vec::new();
+    for j in handles {
+        outs.push(j.await.unwrap().expect("no delivery fails"));
+    }
+    let starts: Vec<_> = outs
+        .iter()
+        .filter(|o| matches!(o, TriggerOutcome::Started { .. }))
+        .collect();
+    assert_eq!(starts.len(), 1, "{outs:?}");
+    let card = started(starts[0]);
+    assert!(
+        outs.iter()
+            .all(|o| matches!(o, TriggerOutcome::Started { .. })
+                || *o
+                    == TriggerOutcome::Duplicate {
+                        card: Some(card.clone())
+                    }),
+        "{outs:?}"
+    );
+    h.wait_state(&card, SessionState::Idle).await;
+    assert_eq!(h.runs().await.len(), 1);
+    assert_eq!(h.fake.objects("session").len(), 1);
+}
+
+#[tokio::test]
+async fn two_different_triggers_racing_for_one_task_make_one_live_card() {
+    let h = H::new().await;
+    let l = h.launcher_on(
+        Arc::new(YieldStore::new(h.store.clone())),
+        LauncherConfig::default(),
+    );
+    let (a, b) = tokio::join!(
+        l.on_assigned(h.assign("assign-a", "T-1")),
+        l.on_comment(h.comment("comment-b", "T-1", "@coder please look")),
+    );
+    let (a, b) = (a.expect("assignment"), b.expect("mention"));
+    let (card, other) = match (&a, &b) {
+        (TriggerOutcome::Started { card }, other) | (other, TriggerOutcome::Started { card }) => {
+            (card.clone(), other.clone())
+        }
+        _ => panic!("neither started: {a:?} {b:?}"),
+    };
+    assert!(
+        matches!(&other, TriggerOutcome::AlreadyLive { card: c } | TriggerOutcome::FollowUp { card: c } if *c == card),
+        "{other:?}"
+    );
+    assert_eq!(h.index("T-1").await.map(|i| i.card), Some(card.clone()));
+    h.wait_state(&card, SessionState::Idle).await;
+    assert_eq!(h.runs().await.len(), 1);
+    assert_eq!(h.fake.objects("session").len(), 1);
+}
+
+#[tokio::test]
+async fn a_trigger_racing_a_slow_card_write_does_not_lose_the_live_card() {
+    let h = H::new().await;
+    // Writing the new card takes a while: the second trigger finds the first one's live-index
+    // entry before its card exists.
+    let store = YieldStore::slow_card_create(h.store.clone(), Duration::from_millis(100));
+    let l = h.launcher_on(Arc::new(store), LauncherConfig::default());
+    let (a, b) = tokio::join!(l.on_assigned(h.assign("assign-a", "T-1")), async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        l.on_assigned(h.assign("assign-b", "T-1")).await
+    },);
+    let card = started(&a.expect("first assignment"));
+    assert_eq!(
+        b.expect("second assignment"),
+        TriggerOutcome::AlreadyLive { card: card.clone() }
+    );
+    assert_eq!(h.index("T-1").await.map(|i| i.card), Some(card.clone()));
+    h.wait_state(&card, SessionState::Idle).await;
+    // A later assignment still sees the live card.
+    let c = l.on_assigned(h.assign("assign-c", "T-1")).await.unwrap();
+    assert_eq!(c, TriggerOutcome::AlreadyLive { card: card.clone() });
+    assert_eq!(h.runs().await.len(), 1);
+    assert_eq!(h.fake.objects("session").len(), 1);
 }
 
 // ---- 2. Follow-ups and mentions -------------------------------------------------------------
