@@ -352,6 +352,22 @@ pub fn card_id_for(
     SessionCardId::from(format!("card_{hex}"))
 }
 
+/// How long a live-index entry whose card does not exist yet is given for its creator to
+/// write the card (the entry is written first) before it is judged stale.
+const CARD_WRITE_GRACE: Duration = Duration::from_secs(2);
+
+/// The outcome of an assignment meeting the live card `live`: a repeat of the trigger that
+/// created or continued it (a redelivery racing the first delivery) is a duplicate.
+fn already_live(live: SessionRun, key: &str) -> TriggerOutcome {
+    if live.launch.triggers.iter().any(|k| k == key) {
+        TriggerOutcome::Duplicate {
+            card: Some(live.card.id),
+        }
+    } else {
+        TriggerOutcome::AlreadyLive { card: live.card.id }
+    }
+}
+
 /// Whether a card in `state` holds one of its agent's concurrency slots.
 fn holds_slot(state: SessionState) -> bool {
     matches!(
@@ -489,7 +505,7 @@ impl Launcher {
                     let text = follow_up(&comment, &inner.config.prompt)?;
                     self.follow_up(live, key, text).await
                 }
-                None => Ok(TriggerOutcome::AlreadyLive { card: live.card.id }),
+                None => Ok(already_live(live, &key)),
             };
         }
 
@@ -539,7 +555,7 @@ impl Launcher {
                         let text = follow_up(&comment, &inner.config.prompt)?;
                         self.follow_up(live, key, text).await
                     }
-                    (Some(live), None) => Ok(TriggerOutcome::AlreadyLive { card: live.card.id }),
+                    (Some(live), None) => Ok(already_live(live, &key)),
                     (None, _) => Err(e.into()),
                 };
             }
@@ -552,6 +568,10 @@ impl Launcher {
     }
 
     /// The live card of (task, agent), cleaning a stale index entry.
+    ///
+    /// The entry is written before its card, so an entry whose card is missing may belong to a
+    /// trigger still writing it: the card is waited for (up to [`CARD_WRITE_GRACE`]) before
+    /// the entry is judged stale (its creator crashed).
     async fn live_card(
         &self,
         ws: &WorkspaceId,
@@ -559,29 +579,37 @@ impl Launcher {
         agent: &AgentSpecId,
     ) -> Result<Option<SessionRun>> {
         let key = LiveIndex::key_of(ws, &task.task, agent);
-        let Some((index, rev)) = self.inner.store.load::<LiveIndex>(&key).await? else {
-            return Ok(None);
-        };
-        let run = self
-            .inner
-            .store
-            .load::<SessionRun>(&RecordKey::of(ws, &index.card))
-            .await?;
-        match run {
-            Some((run, _)) if !run.card.state.is_terminal() => Ok(Some(run)),
-            _ => {
-                // The card ended (or was never written): the entry is stale.
-                match self
-                    .inner
-                    .store
-                    .remove::<LiveIndex>(&key, Expected::Revision(rev))
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(e) if e.is_conflict() || e.is_not_found() => {}
-                    Err(e) => return Err(e.into()),
+        let deadline = tokio::time::Instant::now() + CARD_WRITE_GRACE;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let Some((index, rev)) = self.inner.store.load::<LiveIndex>(&key).await? else {
+                return Ok(None);
+            };
+            let run = self
+                .inner
+                .store
+                .load::<SessionRun>(&RecordKey::of(ws, &index.card))
+                .await?;
+            match run {
+                Some((run, _)) if !run.card.state.is_terminal() => return Ok(Some(run)),
+                None if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
                 }
-                Ok(None)
+                _ => {
+                    // The card ended (or was never written): the entry is stale.
+                    match self
+                        .inner
+                        .store
+                        .remove::<LiveIndex>(&key, Expected::Revision(rev))
+                        .await
+                    {
+                        Ok(()) => {}
+                        Err(e) if e.is_conflict() || e.is_not_found() => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    return Ok(None);
+                }
             }
         }
     }
