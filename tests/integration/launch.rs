@@ -14,7 +14,7 @@ use claude_agents::domain::{
 };
 use claude_agents::launch::{
     Approval, AssignTrigger, CommentTrigger, Handle, HostError, Launcher, LauncherConfig,
-    LiveIndex, SessionRun, TaskHost, TriggerOutcome,
+    LiveIndex, SessionRun, Stage, TaskHost, TriggerOutcome,
 };
 use claude_agents::reconcile::{Reconciler, ReconcilerConfig};
 use claude_agents::store::{
@@ -750,6 +750,52 @@ async fn a_mention_on_a_live_card_is_a_follow_up_to_its_session() {
 }
 
 #[tokio::test]
+async fn a_follow_up_while_the_first_message_is_being_sent_is_not_lost() {
+    let h = H::new().await;
+    // Every answer of the API is held back, so the first message's send is still waiting for
+    // its answer when the mention comes in.
+    h.fake.faults().set_latency(Duration::from_millis(200));
+    let l = h.launcher(LauncherConfig::default());
+    let card = started(&l.on_assigned(h.assign("assign-1", "T-1")).await.unwrap());
+    let mut polls = 0;
+    let (run, session) = loop {
+        let run = h.run(&card).await;
+        if let Some(s) = run.card.remote_session.clone()
+            && h.history(&s, "user.message").len() == 1
+        {
+            break (run, s);
+        }
+        polls += 1;
+        assert!(polls < 1000, "the first message never reached the session");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(
+        run.launch.stage,
+        Stage::SessionCreated,
+        "the send has not been answered yet"
+    );
+    let out = l
+        .on_comment(h.comment("c-1", "T-1", "@coder and the footer too"))
+        .await
+        .unwrap();
+    assert_eq!(out, TriggerOutcome::FollowUp { card: card.clone() });
+    h.fake.faults().set_latency(Duration::ZERO);
+    h.wait(&card, |_| h.history(&session, "user.message").len() == 2)
+        .await;
+    let messages = h.history(&session, "user.message");
+    assert!(text_of(&messages[1]).contains("and the footer too"));
+    h.wait_activities(&card, |a| {
+        a.iter()
+            .filter(|a| a.kind == ActivityKind::FinalResult)
+            .count()
+            == 2
+    })
+    .await;
+    let run = h.wait_state(&card, SessionState::Idle).await;
+    assert!(run.launch.outbox.is_empty(), "{:?}", run.launch.outbox);
+}
+
+#[tokio::test]
 async fn comments_that_do_not_mention_the_agent_start_nothing() {
     let h = H::new().await;
     let l = h.launcher(LauncherConfig::default());
@@ -1118,6 +1164,49 @@ async fn stop_interrupts_the_session_and_ends_the_card() {
 }
 
 #[tokio::test]
+async fn stopping_a_starting_card_leaves_nothing_running_behind() {
+    let h = H::new().await;
+    // Slow answers: the stop comes while the start path is creating the run vault.
+    h.fake.faults().set_latency(Duration::from_millis(100));
+    let l = h.launcher(LauncherConfig::default());
+    let card = started(&l.on_assigned(h.assign("assign-1", "T-1")).await.unwrap());
+    h.wait_state(&card, SessionState::Starting).await;
+    let stopped = l.stop(&h.ws, &card, None).await.unwrap();
+    assert_eq!(stopped.state, SessionState::Stopped);
+    assert!(h.index("T-1").await.is_none());
+    h.fake.faults().set_latency(Duration::ZERO);
+    // Let the start path finish whatever it was doing.
+    for _ in 0..200 {
+        if !l.is_driving(&h.ws, &card) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(!l.is_driving(&h.ws, &card));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let run = h.run(&card).await;
+    assert_eq!(run.card.state, SessionState::Stopped);
+    // Whatever was created for the card is archived, and no session works for it.
+    let of_card = |kind: &str| -> Vec<Value> {
+        h.fake
+            .objects(kind)
+            .into_iter()
+            .filter(|o| o["metadata"]["claude_agents.card"] == card.as_str())
+            .collect()
+    };
+    for v in of_card("vault") {
+        assert!(!v["archived_at"].is_null(), "run vault left live: {v:#}");
+    }
+    for s in of_card("session") {
+        let id = s["id"].as_str().unwrap();
+        assert!(
+            h.history(id, "user.message").is_empty(),
+            "a stopped card's session got its task: {s:#}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn stopping_an_unknown_card_is_an_error() {
     let h = H::new().await;
     let l = h.launcher(LauncherConfig::default());
@@ -1153,6 +1242,38 @@ async fn a_silent_working_session_is_ended_by_the_watchdog() {
     h.wait_cleaned(&card, "T-1").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(h.run(&card).await.card.state, SessionState::Failed);
+}
+
+#[tokio::test]
+async fn the_watchdog_fires_while_the_drive_lease_is_renewed() {
+    let h = H::new().await;
+    h.fake.set_default_script(Script::new(vec![
+        Step::message("Starting."),
+        Step::Pause { ms: 3000 },
+        Step::message("Finished."),
+    ]));
+    // The lease is renewed (every 50 ms) more often than the watchdog period.
+    let l = h.launcher(config(|c| {
+        c.watchdog = Duration::from_millis(300);
+        c.lease_ttl = Duration::from_millis(150);
+    }));
+    let card = started(&l.on_assigned(h.assign("assign-1", "T-1")).await.unwrap());
+    let run = h
+        .wait(&card, |r| {
+            r.card.state.is_terminal() || r.card.state == SessionState::Idle
+        })
+        .await;
+    assert_eq!(
+        run.card.state,
+        SessionState::Failed,
+        "{:?}",
+        h.activities(&card)
+    );
+    assert!(
+        h.activities(&card)
+            .iter()
+            .any(|a| a.kind == ActivityKind::Error && a.text.contains("No progress"))
+    );
 }
 
 #[tokio::test]
