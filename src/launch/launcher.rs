@@ -1672,8 +1672,11 @@ impl Inner {
         let mut renew =
             tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
         let mut strikes = 0u32;
+        // Silence is counted from the last event (or watchdog check), not from the last turn
+        // of this loop: lease renewals and sends must not postpone the watchdog.
+        let mut check_at = tokio::time::Instant::now() + self.config.watchdog;
         loop {
-            let watchdog = tokio::time::sleep(self.config.watchdog);
+            let watchdog = tokio::time::sleep_until(check_at);
             tokio::select! {
                 biased;
                 _ = stop.notified() => return Ok(()),
@@ -1705,6 +1708,7 @@ impl Inner {
                 }
                 item = stream.next() => {
                     strikes = 0;
+                    check_at = tokio::time::Instant::now() + self.config.watchdog;
                     let Some(first) = item else {
                         // The follow gave up or the session ended.
                         return self.stream_ended(key, &state, client, &session).await;
@@ -1722,6 +1726,7 @@ impl Inner {
                     }
                 }
                 _ = watchdog => {
+                    check_at = tokio::time::Instant::now() + self.config.watchdog;
                     if self.watchdog(key, client, &session, &mut strikes).await? {
                         return Ok(());
                     }
