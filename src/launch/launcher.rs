@@ -1221,60 +1221,68 @@ impl Inner {
     }
 
     /// Sends the outbox: marks its messages as being sent, sends them in one request, then
-    /// removes them. With `client` `None` the card's client is made here.
+    /// removes them. With `client` `None` the card's client is made here. Messages queued while
+    /// a batch is sent (a follow-up that came before the stage said `Running` leaves its
+    /// message to this flush) are sent next.
     async fn flush_outbox(&self, key: &RecordKey, client: Option<&Client>) -> Result<()> {
-        let at = now();
-        let mut batch: Vec<Outgoing> = Vec::new();
-        let run = self
-            .update(key, |run| {
-                batch.clear();
-                for o in run.launch.outbox.iter_mut() {
-                    if o.sending_at.is_none() {
-                        o.sending_at = Some(at);
-                        batch.push(o.clone());
+        let mut owned = None;
+        loop {
+            let at = now();
+            let mut batch: Vec<Outgoing> = Vec::new();
+            let run = self
+                .update(key, |run| {
+                    batch.clear();
+                    for o in run.launch.outbox.iter_mut() {
+                        if o.sending_at.is_none() {
+                            o.sending_at = Some(at);
+                            batch.push(o.clone());
+                        }
                     }
-                }
-                !batch.is_empty()
-            })
-            .await?;
-        let Some(run) = run else { return Ok(()) };
-        if batch.is_empty() {
-            return Ok(());
+                    !batch.is_empty()
+                })
+                .await?;
+            let Some(run) = run else { return Ok(()) };
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let Some(session) = run.card.remote_session.clone() else {
+                return Ok(());
+            };
+            let client = match (client, &owned) {
+                (Some(c), _) | (None, Some(c)) => c,
+                (None, None) => owned.insert(self.client(&run).await?),
+            };
+            let events = batch
+                .iter()
+                .map(|o| EventParam::user_message(o.text.clone()))
+                .collect();
+            client
+                .sessions()
+                .events(&SessionId::from(session))
+                .send(events)
+                .await
+                .map_err(api_err("send messages"))?;
+            let sent: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
+            let run = self
+                .update(key, |run| {
+                    let before = run.launch.outbox.len();
+                    run.launch.outbox.retain(|o| !sent.contains(o.key.as_str()));
+                    let mut changed = run.launch.outbox.len() != before;
+                    if run.launch.stage == Stage::SessionCreated {
+                        run.launch.stage = Stage::Running;
+                        changed = true;
+                    }
+                    changed
+                })
+                .await?;
+            let more = run.is_some_and(|r| {
+                r.launch.stage == Stage::Running
+                    && r.launch.outbox.iter().any(|o| o.sending_at.is_none())
+            });
+            if !more {
+                return Ok(());
+            }
         }
-        let Some(session) = run.card.remote_session.clone() else {
-            return Ok(());
-        };
-        let owned;
-        let client = match client {
-            Some(c) => c,
-            None => {
-                owned = self.client(&run).await?;
-                &owned
-            }
-        };
-        let events = batch
-            .iter()
-            .map(|o| EventParam::user_message(o.text.clone()))
-            .collect();
-        client
-            .sessions()
-            .events(&SessionId::from(session))
-            .send(events)
-            .await
-            .map_err(api_err("send messages"))?;
-        let sent: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
-        self.update(key, |run| {
-            let before = run.launch.outbox.len();
-            run.launch.outbox.retain(|o| !sent.contains(o.key.as_str()));
-            let mut changed = run.launch.outbox.len() != before;
-            if run.launch.stage == Stage::SessionCreated {
-                run.launch.stage = Stage::Running;
-                changed = true;
-            }
-            changed
-        })
-        .await?;
-        Ok(())
     }
 
     /// Messages whose send outcome was lost (a crash mid-send): drops those the session's
