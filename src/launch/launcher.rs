@@ -1382,6 +1382,11 @@ impl Inner {
         }
         let client = self.client(&run).await?;
         let run = self.start_path(key, run, &client).await?;
+        if run.card.state.is_terminal() {
+            // Stopped while starting: archive what the start path made after the stop's
+            // clean-up, and never send the task.
+            return self.cleanup(&run).await;
+        }
         let Some(session) = run.card.remote_session.clone() else {
             return Ok(());
         };
@@ -1420,6 +1425,9 @@ impl Inner {
             if moved {
                 self.deliver_card(&run.card).await;
             }
+            if run.card.state.is_terminal() {
+                return Ok(run);
+            }
             let vault = match lost_create {
                 true => find_run_vault(client, &run.card.id).await?,
                 false => None,
@@ -1455,6 +1463,9 @@ impl Inner {
                 })
                 .await?
                 .unwrap_or(run);
+            if run.card.state.is_terminal() {
+                return Ok(run);
+            }
             return Box::pin(self.create_session(key, run, client, false, &agent)).await;
         }
         if run.launch.stage == Stage::VaultCreated {
