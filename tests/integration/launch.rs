@@ -21,8 +21,8 @@ use claude_agents::store::{
     AppendOutcome, Collection, DeliveryKind, Expected, LogEvent, MemorySecretStore, MemorySink,
     MemoryStore, RecordKey, RecordStore, Revision, Store, Versioned,
 };
-use claude_agents::testkit::FakeApi;
 use claude_agents::testkit::script::{Permission, RetryStatus, Script, Step};
+use claude_agents::testkit::{ErrorBurst, FakeApi, RequestMatch};
 use serde_json::{Value, json};
 
 /// What the host saw of the task tools.
@@ -793,6 +793,43 @@ async fn a_follow_up_while_the_first_message_is_being_sent_is_not_lost() {
     .await;
     let run = h.wait_state(&card, SessionState::Idle).await;
     assert!(run.launch.outbox.is_empty(), "{:?}", run.launch.outbox);
+}
+
+#[tokio::test]
+async fn a_follow_up_whose_send_failed_is_sent_when_the_trigger_is_redelivered() {
+    let h = H::new().await;
+    let l = h.launcher(LauncherConfig::default());
+    let card = started(&l.on_assigned(h.assign("assign-1", "T-1")).await.unwrap());
+    let run = h.wait_state(&card, SessionState::Idle).await;
+    let session = h.remote_session(&run);
+    // Every attempt of the send (the client's retries included) is refused.
+    h.fake.faults().error_burst(
+        ErrorBurst::new(503, 3)
+            .retry_after(Duration::from_millis(10))
+            .matching(RequestMatch::new(
+                "POST",
+                format!("/v1/sessions/{session}/events"),
+            )),
+    );
+    let trigger = h.comment("c-1", "T-1", "@coder and the footer too");
+    let failed = l.on_comment(trigger.clone()).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(h.history(&session, "user.message").len(), 1);
+    // The host answers the webhook with an error, so it is delivered again.
+    let out = l.on_comment(trigger).await.unwrap();
+    assert!(
+        matches!(&out, TriggerOutcome::FollowUp { card: c } | TriggerOutcome::Duplicate { card: Some(c) } if *c == card),
+        "{out:?}"
+    );
+    h.wait(&card, |_| h.history(&session, "user.message").len() == 2)
+        .await;
+    assert!(text_of(&h.history(&session, "user.message")[1]).contains("and the footer too"));
+    let run = h
+        .wait(&card, |r| {
+            r.card.state == SessionState::Idle && r.launch.outbox.is_empty()
+        })
+        .await;
+    assert_eq!(run.card.usage.input_tokens, 200);
 }
 
 #[tokio::test]
