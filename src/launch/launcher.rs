@@ -492,6 +492,7 @@ impl Launcher {
             if let Some(live) = self.live_card(&ws, &task, &agent).await?
                 && live.launch.triggers.contains(&key)
             {
+                self.send_waiting(&live).await?;
                 return Ok(TriggerOutcome::Duplicate {
                     card: Some(live.card.id),
                 });
@@ -685,6 +686,9 @@ impl Launcher {
             })
             .await?;
         if duplicate {
+            if let Some(run) = &updated {
+                self.send_waiting(run).await?;
+            }
             return Ok(TriggerOutcome::Duplicate { card: Some(card) });
         }
         let Some(run) = updated else {
@@ -703,6 +707,17 @@ impl Launcher {
             inner.flush_outbox(&card_key, None).await?;
         }
         Ok(TriggerOutcome::FollowUp { card })
+    }
+
+    /// Sends the messages of a running card that wait unsent — left by a send that failed, so
+    /// a redelivered trigger retries it.
+    async fn send_waiting(&self, run: &SessionRun) -> Result<()> {
+        if run.launch.stage == Stage::Running
+            && run.launch.outbox.iter().any(|o| o.sending_at.is_none())
+        {
+            self.inner.flush_outbox(&run.key(), None).await?;
+        }
+        Ok(())
     }
 
     /// Answers a tool call awaiting approval (the `request` of an
@@ -1256,13 +1271,30 @@ impl Inner {
                 .iter()
                 .map(|o| EventParam::user_message(o.text.clone()))
                 .collect();
-            client
+            let sent: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
+            let result = client
                 .sessions()
                 .events(&SessionId::from(session))
                 .send(events)
-                .await
-                .map_err(api_err("send messages"))?;
-            let sent: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
+                .await;
+            if let Err(e) = result {
+                if !matches!(e, api::Error::OutcomeUnknown { .. }) {
+                    // Not sent: the next flush (a redelivered trigger, a follow-up) sends them.
+                    let _ = self
+                        .update(key, |run| {
+                            let mut changed = false;
+                            for o in run.launch.outbox.iter_mut() {
+                                if sent.contains(o.key.as_str()) && o.sending_at == Some(at) {
+                                    o.sending_at = None;
+                                    changed = true;
+                                }
+                            }
+                            changed
+                        })
+                        .await;
+                }
+                return Err(api_err("send messages")(e));
+            }
             let run = self
                 .update(key, |run| {
                     let before = run.launch.outbox.len();
