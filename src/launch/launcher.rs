@@ -398,6 +398,22 @@ pub fn card_id_for(
     SessionCardId::from(format!("card_{hex}"))
 }
 
+/// How long a live-index entry whose card does not exist yet is given for its creator to
+/// write the card (the entry is written first) before it is judged stale.
+const CARD_WRITE_GRACE: Duration = Duration::from_secs(2);
+
+/// The outcome of an assignment meeting the live card `live`: a repeat of the trigger that
+/// created or continued it (a redelivery racing the first delivery) is a duplicate.
+fn already_live(live: SessionRun, key: &str) -> TriggerOutcome {
+    if live.launch.triggers.iter().any(|k| k == key) {
+        TriggerOutcome::Duplicate {
+            card: Some(live.card.id),
+        }
+    } else {
+        TriggerOutcome::AlreadyLive { card: live.card.id }
+    }
+}
+
 /// Whether a card in `state` holds one of its agent's concurrency slots.
 fn holds_slot(state: SessionState) -> bool {
     matches!(
@@ -522,6 +538,7 @@ impl Launcher {
             if let Some(live) = self.live_card(&ws, &task, &agent).await?
                 && live.launch.triggers.contains(&key)
             {
+                self.send_waiting(&live).await?;
                 return Ok(TriggerOutcome::Duplicate {
                     card: Some(live.card.id),
                 });
@@ -535,7 +552,7 @@ impl Launcher {
                     let text = follow_up(&comment, &inner.config.prompt)?;
                     self.follow_up(live, key, text).await
                 }
-                None => Ok(TriggerOutcome::AlreadyLive { card: live.card.id }),
+                None => Ok(already_live(live, &key)),
             };
         }
 
@@ -595,7 +612,7 @@ impl Launcher {
                         let text = follow_up(&comment, &inner.config.prompt)?;
                         self.follow_up(live, key, text).await
                     }
-                    (Some(live), None) => Ok(TriggerOutcome::AlreadyLive { card: live.card.id }),
+                    (Some(live), None) => Ok(already_live(live, &key)),
                     (None, _) => Err(e.into()),
                 };
             }
@@ -608,6 +625,10 @@ impl Launcher {
     }
 
     /// The live card of (task, agent), cleaning a stale index entry.
+    ///
+    /// The entry is written before its card, so an entry whose card is missing may belong to a
+    /// trigger still writing it: the card is waited for (up to [`CARD_WRITE_GRACE`]) before
+    /// the entry is judged stale (its creator crashed).
     async fn live_card(
         &self,
         ws: &WorkspaceId,
@@ -615,29 +636,37 @@ impl Launcher {
         agent: &AgentSpecId,
     ) -> Result<Option<SessionRun>> {
         let key = LiveIndex::key_of(ws, &task.task, agent);
-        let Some((index, rev)) = self.inner.store.load::<LiveIndex>(&key).await? else {
-            return Ok(None);
-        };
-        let run = self
-            .inner
-            .store
-            .load::<SessionRun>(&RecordKey::of(ws, &index.card))
-            .await?;
-        match run {
-            Some((run, _)) if !run.card.state.is_terminal() => Ok(Some(run)),
-            _ => {
-                // The card ended (or was never written): the entry is stale.
-                match self
-                    .inner
-                    .store
-                    .remove::<LiveIndex>(&key, Expected::Revision(rev))
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(e) if e.is_conflict() || e.is_not_found() => {}
-                    Err(e) => return Err(e.into()),
+        let deadline = tokio::time::Instant::now() + CARD_WRITE_GRACE;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let Some((index, rev)) = self.inner.store.load::<LiveIndex>(&key).await? else {
+                return Ok(None);
+            };
+            let run = self
+                .inner
+                .store
+                .load::<SessionRun>(&RecordKey::of(ws, &index.card))
+                .await?;
+            match run {
+                Some((run, _)) if !run.card.state.is_terminal() => return Ok(Some(run)),
+                None if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
                 }
-                Ok(None)
+                _ => {
+                    // The card ended (or was never written): the entry is stale.
+                    match self
+                        .inner
+                        .store
+                        .remove::<LiveIndex>(&key, Expected::Revision(rev))
+                        .await
+                    {
+                        Ok(()) => {}
+                        Err(e) if e.is_conflict() || e.is_not_found() => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    return Ok(None);
+                }
             }
         }
     }
@@ -713,6 +742,9 @@ impl Launcher {
             })
             .await?;
         if duplicate {
+            if let Some(run) = &updated {
+                self.send_waiting(run).await?;
+            }
             return Ok(TriggerOutcome::Duplicate { card: Some(card) });
         }
         let Some(run) = updated else {
@@ -731,6 +763,17 @@ impl Launcher {
             inner.flush_outbox(&card_key, None).await?;
         }
         Ok(TriggerOutcome::FollowUp { card })
+    }
+
+    /// Sends the messages of a running card that wait unsent — left by a send that failed, so
+    /// a redelivered trigger retries it.
+    async fn send_waiting(&self, run: &SessionRun) -> Result<()> {
+        if run.launch.stage == Stage::Running
+            && run.launch.outbox.iter().any(|o| o.sending_at.is_none())
+        {
+            self.inner.flush_outbox(&run.key(), None).await?;
+        }
+        Ok(())
     }
 
     /// Answers a tool call awaiting approval (the `request` of an
@@ -1314,11 +1357,11 @@ impl Inner {
     }
 
     /// Sends the outbox: marks its messages as being sent, sends them in one request, then
-    /// removes them; repeats while messages arrived meanwhile. With `client` `None` the card's
-    /// client is made here. A send that definitely failed unmarks its messages and removes
-    /// their trigger keys, so the host's retry of the trigger adds them again.
+    /// removes them. With `client` `None` the card's client is made here. Messages queued while
+    /// a batch is sent (a follow-up that came before the stage said `Running` leaves its
+    /// message to this flush) are sent next.
     async fn flush_outbox(&self, key: &RecordKey, client: Option<&Client>) -> Result<()> {
-        let mut owned: Option<Client> = None;
+        let mut owned = None;
         loop {
             let at = now();
             let mut batch: Vec<Outgoing> = Vec::new();
@@ -1345,65 +1388,56 @@ impl Inner {
                 return Ok(());
             };
             let client = match (client, &owned) {
-                (Some(c), _) => c.clone(),
-                (None, Some(c)) => c.clone(),
-                (None, None) => {
-                    let c = self.client(&run).await?;
-                    owned = Some(c.clone());
-                    c
-                }
+                (Some(c), _) | (None, Some(c)) => c,
+                (None, None) => owned.insert(self.client(&run).await?),
             };
             let events = batch
                 .iter()
                 .map(|o| EventParam::user_message(o.text.clone()))
                 .collect();
-            let sent_keys: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
-            let sent = client
+            let sent: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
+            let result = client
                 .sessions()
                 .events(&SessionId::from(session))
                 .send(events)
                 .await;
-            match sent {
-                Ok(_) => {}
-                // Maybe sent: leave the marks; a restart checks the history.
-                Err(e @ api::Error::OutcomeUnknown { .. }) => {
-                    return Err(api_err("send messages")(e));
-                }
-                Err(e) => {
-                    self.update(key, |run| {
-                        let is_first = run.launch.stage == Stage::SessionCreated;
-                        for o in run.launch.outbox.iter_mut() {
-                            if sent_keys.contains(o.key.as_str()) {
-                                o.sending_at = None;
+            if let Err(e) = result {
+                if !matches!(e, api::Error::OutcomeUnknown { .. }) {
+                    // Not sent: the next flush (a redelivered trigger, a follow-up) sends them.
+                    let _ = self
+                        .update(key, |run| {
+                            let mut changed = false;
+                            for o in run.launch.outbox.iter_mut() {
+                                if sent.contains(o.key.as_str()) && o.sending_at == Some(at) {
+                                    o.sending_at = None;
+                                    changed = true;
+                                }
                             }
-                        }
-                        if !is_first {
-                            run.launch
-                                .outbox
-                                .retain(|o| !sent_keys.contains(o.key.as_str()));
-                            run.launch
-                                .triggers
-                                .retain(|t| !sent_keys.contains(t.as_str()));
-                        }
-                        true
-                    })
-                    .await?;
-                    return Err(api_err("send messages")(e));
+                            changed
+                        })
+                        .await;
                 }
+                return Err(api_err("send messages")(e));
             }
-            self.update(key, |run| {
-                let before = run.launch.outbox.len();
-                run.launch
-                    .outbox
-                    .retain(|o| !sent_keys.contains(o.key.as_str()));
-                let mut changed = run.launch.outbox.len() != before;
-                if run.launch.stage == Stage::SessionCreated {
-                    run.launch.stage = Stage::Running;
-                    changed = true;
-                }
-                changed
-            })
-            .await?;
+            let run = self
+                .update(key, |run| {
+                    let before = run.launch.outbox.len();
+                    run.launch.outbox.retain(|o| !sent.contains(o.key.as_str()));
+                    let mut changed = run.launch.outbox.len() != before;
+                    if run.launch.stage == Stage::SessionCreated {
+                        run.launch.stage = Stage::Running;
+                        changed = true;
+                    }
+                    changed
+                })
+                .await?;
+            let more = run.is_some_and(|r| {
+                r.launch.stage == Stage::Running
+                    && r.launch.outbox.iter().any(|o| o.sending_at.is_none())
+            });
+            if !more {
+                return Ok(());
+            }
         }
     }
 
@@ -1505,7 +1539,8 @@ impl Inner {
         let client = self.client(&run).await?;
         let run = self.start_path(key, run, &client).await?;
         if run.card.state.is_terminal() {
-            // Stopped while starting.
+            // Stopped while starting: archive what the start path made after the stop's
+            // clean-up, and never send the task.
             return self.cleanup(&run).await;
         }
         let Some(session) = run.card.remote_session.clone() else {
