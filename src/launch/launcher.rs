@@ -944,6 +944,7 @@ impl Launcher {
         let inner = &self.inner;
         let entries = inner.store.list(super::run::LIVE_CARDS, "").await?;
         let mut report = ResumeReport::default();
+        let mut missing = Vec::new();
         for (key, found) in entries {
             let index: LiveIndex = match serde_json::from_value(found.value) {
                 Ok(i) => i,
@@ -964,17 +965,27 @@ impl Launcher {
                     let _ = inner.cleanup(&run).await;
                     report.cleaned += 1;
                 }
-                None => {
-                    let _ = inner
-                        .store
-                        .delete(
-                            super::run::LIVE_CARDS,
-                            &key,
-                            Expected::Revision(found.revision),
-                        )
-                        .await;
-                    report.cleaned += 1;
+                None => missing.push((key, found.revision, card_key)),
+            }
+        }
+        // An entry without its card may belong to a trigger (here or in another process)
+        // still writing the card: give it the grace period once, then drop what is still
+        // missing (its creator crashed before writing the card).
+        if !missing.is_empty() {
+            tokio::time::sleep(CARD_WRITE_GRACE).await;
+            for (key, revision, card_key) in missing {
+                if let Some((run, _)) = inner.store.load::<SessionRun>(&card_key).await? {
+                    if !run.card.state.is_terminal() {
+                        self.admit(card_key, &run.card);
+                        report.resumed += 1;
+                    }
+                    continue;
                 }
+                let _ = inner
+                    .store
+                    .delete(super::run::LIVE_CARDS, &key, Expected::Revision(revision))
+                    .await;
+                report.cleaned += 1;
             }
         }
         Ok(report)
@@ -2000,6 +2011,12 @@ impl Inner {
                             }
                             Err(e) => tracing::warn!(card = key.as_str(), error = %e, "lease renewal failed"),
                         }
+                        // Stopped or completed through another process while quiet.
+                        if let Ok(Some((run, _))) = self.store.load::<SessionRun>(key).await
+                            && run.card.state.is_terminal()
+                        {
+                            return self.cleanup(&run).await;
+                        }
                     }
                     _ = opened.notified(), if waiting_open => {
                         waiting_open = false;
@@ -2183,7 +2200,7 @@ impl Inner {
                 changed || card_changed
             })
             .await?;
-        if let Some(run) = run
+        if let Some(run) = &run
             && card_changed
         {
             self.deliver_card(&run.card).await;
@@ -2192,6 +2209,13 @@ impl Inner {
             } else if !run.card.state.is_terminal() {
                 self.release_slot(&run.card, key.as_str());
             }
+        }
+        // Ended elsewhere (stopped or completed through another process): stop pumping.
+        if let Some(run) = run
+            && run.card.state.is_terminal()
+            && state.ended.is_none()
+        {
+            state.ended = Some(run.card.state);
         }
         Ok(())
     }

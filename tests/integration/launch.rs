@@ -1555,3 +1555,43 @@ async fn the_sink_sees_each_delivery_once_and_cards_in_revision_order() {
         ["queued", "starting", "running", "idle", "running", "idle"]
     );
 }
+
+#[tokio::test]
+async fn a_stop_through_another_launcher_ends_the_driving_pump() {
+    let h = H::new().await;
+    h.fake.set_default_script(Script::new(vec![
+        Step::message("Working on it."),
+        Step::Pause { ms: 5000 },
+        Step::message("Too late."),
+    ]));
+    // A short lease: the driving pump looks at its card at every renewal (a third of it).
+    let driver = h.launcher(config(|c| c.lease_ttl = Duration::from_millis(300)));
+    let other = h.launcher(LauncherConfig::default());
+    let card = started(
+        &driver
+            .on_assigned(h.assign("assign-1", "T-1"))
+            .await
+            .unwrap(),
+    );
+    h.wait_activities(&card, |a| {
+        a.iter().any(|a| a.kind == ActivityKind::AgentMessage)
+    })
+    .await;
+    assert!(driver.is_driving(&h.ws, &card));
+    assert!(!other.is_driving(&h.ws, &card));
+    let stopped = other.stop(&h.ws, &card, None).await.unwrap();
+    assert_eq!(stopped.state, SessionState::Stopped);
+    // The driving pump sees the card ended — with the interrupt's events, or at its next
+    // lease renewal when those came before the stop's write — and lets go.
+    for _ in 0..2000 {
+        if !driver.is_driving(&h.ws, &card) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        !driver.is_driving(&h.ws, &card),
+        "the pump kept following a stopped card"
+    );
+    assert_eq!(h.run(&card).await.card.state, SessionState::Stopped);
+}
