@@ -18,6 +18,8 @@ mod keys;
 #[cfg(feature = "testkit")]
 mod launch;
 #[cfg(feature = "testkit")]
+mod launch_faults;
+#[cfg(feature = "testkit")]
 mod reconcile;
 #[cfg(feature = "testkit")]
 mod reconcile_connected;
