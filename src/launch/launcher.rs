@@ -24,7 +24,9 @@
 //!
 //! # Assumptions
 //! * One process drives a card at a time: the drive task holds a store lease (`launch:{card}`)
-//!   renewed while it runs. The per-agent concurrency limit is counted per process.
+//!   renewed while it runs. A drive that finds the lease held waits for it (a crashed
+//!   process's lease lapses after [`LauncherConfig::lease_ttl`]), so a quick restart does not
+//!   orphan its cards. The per-agent concurrency limit is counted per process.
 //! * The host's [`EventSink`] dedupes on [`SinkDelivery::key`] (its contract), which turns the
 //!   at-least-once delivery across crashes into exactly-once history entries.
 //!
@@ -98,7 +100,8 @@ pub struct LauncherConfig {
     pub tool_timeout: Duration,
     /// How long trigger keys are remembered (7 days).
     pub trigger_ttl: Duration,
-    /// The drive lease's time to live (60 s); renewed at a third of it.
+    /// The drive lease's time to live (60 s); renewed at a third of it. A restarted process
+    /// waits up to this long before it continues the cards of a crashed one.
     pub lease_ttl: Duration,
     /// Reconnect settings of the event stream.
     pub follow: FollowOptions,
@@ -1302,13 +1305,29 @@ impl Inner {
     /// Drives one card: its start path, then its pump, under the card's lease.
     async fn drive(self: Arc<Self>, key: RecordKey, stop: Arc<Notify>) -> Result<()> {
         let lease_name = format!("launch:{}", key.as_str());
-        let Some(mut lease) = self
-            .store
-            .acquire_lease(&lease_name, &self.holder, self.config.lease_ttl, now())
-            .await?
-        else {
-            tracing::debug!(card = key.as_str(), "another process drives this card");
-            return Ok(());
+        let mut lease = loop {
+            if let Some(lease) = self
+                .store
+                .acquire_lease(&lease_name, &self.holder, self.config.lease_ttl, now())
+                .await?
+            {
+                break lease;
+            }
+            // Another holder: a process driving the card, or one that crashed (a restart
+            // resumes before the dead process's lease lapses). Try again while the card still
+            // needs driving: the lease is ours once it lapses.
+            match self.store.load::<SessionRun>(&key).await? {
+                Some((run, _)) if !run.card.state.is_terminal() => {}
+                _ => return Ok(()),
+            }
+            tracing::debug!(
+                card = key.as_str(),
+                "another process holds this card; waiting"
+            );
+            tokio::select! {
+                _ = stop.notified() => return Ok(()),
+                _ = tokio::time::sleep(self.config.lease_ttl / 3) => {}
+            }
         };
         let result = self.drive_leased(&key, &stop, &mut lease).await;
         let _ = self.store.release_lease(&lease).await;
