@@ -1672,8 +1672,20 @@ impl Inner {
                     match self.store.renew_lease(lease, self.config.lease_ttl, now()).await {
                         Ok(l) => *lease = l,
                         Err(e) if e.is_conflict() => {
-                            tracing::warn!(card = key.as_str(), "lost the drive lease; another process continues");
-                            return Ok(());
+                            // It lapsed while the pump was busy (a sink or store retrying for
+                            // longer than the lease): take it again unless another process has.
+                            match self
+                                .store
+                                .acquire_lease(&lease.name, &self.holder, self.config.lease_ttl, now())
+                                .await
+                            {
+                                Ok(Some(l)) => *lease = l,
+                                Ok(None) => {
+                                    tracing::warn!(card = key.as_str(), "lost the drive lease; another process continues");
+                                    return Ok(());
+                                }
+                                Err(e) => tracing::warn!(card = key.as_str(), error = %e, "lease renewal failed"),
+                            }
                         }
                         Err(e) => tracing::warn!(card = key.as_str(), error = %e, "lease renewal failed"),
                     }
