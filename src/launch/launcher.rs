@@ -1196,8 +1196,19 @@ impl Inner {
     }
 
     /// Sends the outbox: marks its messages as being sent, sends them in one request, then
-    /// removes them. With `client` `None` the card's client is made here.
+    /// removes them. With `client` `None` the card's client is made here. When the send's
+    /// outcome is lost, the session's history says which messages arrived
+    /// ([`settle_outbox`](Self::settle_outbox)) and the others are sent once more.
     async fn flush_outbox(&self, key: &RecordKey, client: Option<&Client>) -> Result<()> {
+        self.flush_outbox_settling(key, client, true).await
+    }
+
+    async fn flush_outbox_settling(
+        &self,
+        key: &RecordKey,
+        client: Option<&Client>,
+        settle_lost: bool,
+    ) -> Result<()> {
         let at = now();
         let mut batch: Vec<Outgoing> = Vec::new();
         let run = self
@@ -1231,12 +1242,16 @@ impl Inner {
             .iter()
             .map(|o| EventParam::user_message(o.text.clone()))
             .collect();
-        client
-            .sessions()
-            .events(&SessionId::from(session))
-            .send(events)
-            .await
-            .map_err(api_err("send messages"))?;
+        let session = SessionId::from(session);
+        match client.sessions().events(&session).send(events).await {
+            Ok(_) => {}
+            Err(api::Error::OutcomeUnknown { .. }) if settle_lost => {
+                // The messages may have arrived: keep those the history has, send the rest.
+                self.settle_outbox(key, client, &session).await?;
+                return Box::pin(self.flush_outbox_settling(key, Some(client), false)).await;
+            }
+            Err(e) => return Err(api_err("send messages")(e)),
+        }
         let sent: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
         self.update(key, |run| {
             let before = run.launch.outbox.len();
@@ -1252,8 +1267,9 @@ impl Inner {
         Ok(())
     }
 
-    /// Messages whose send outcome was lost (a crash mid-send): drops those the session's
-    /// history already has, so the rest are sent again.
+    /// Messages whose send outcome was lost (a crash mid-send, or a response cut after the
+    /// request was sent): drops those the session's history already has, so the rest are sent
+    /// again.
     async fn settle_outbox(
         &self,
         key: &RecordKey,

@@ -21,7 +21,7 @@ use claude_agents::store::{
     StoreError,
 };
 use claude_agents::testkit::script::{Permission, Step};
-use claude_agents::testkit::{Injected, RequestMatch, Script, StreamFault};
+use claude_agents::testkit::{ErrorBurst, Injected, RequestMatch, Script, StreamFault};
 use serde_json::{Value, json};
 
 use super::launch::H;
@@ -739,6 +739,27 @@ async fn a_lost_first_message_response_is_settled_from_the_history() {
             |i| matches!(i, Injected::DropAfterCommit { path, .. } if path.ends_with("/events"))
         )
     );
+}
+
+/// The first message's send fails without reaching the session (a 500, which the client
+/// reports as an unknown outcome): the history does not have it, so it is sent again, once.
+#[tokio::test]
+async fn a_first_message_that_never_arrived_is_sent_again_once() {
+    let h = H::new().await;
+    h.fake
+        .faults()
+        .error_burst(ErrorBurst::new(500, 1).matching(post("/v1/sessions/")));
+    let l = launcher_with(&h, TestSink::new(&h, 0), config());
+    let card = started(&l, &h, "assign-1", "T-1").await;
+    assert_one_clean_start(&h, &card).await;
+    let sends: Vec<u16> = h
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/events"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(sends, [500, 200]);
 }
 
 /// A crash mid-stream: events are in the log but their activities never reached the sink
