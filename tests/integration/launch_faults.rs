@@ -359,6 +359,8 @@ fn long_turn() -> Script {
 
 const CUTS: usize = 1000;
 const CUT_SESSIONS: usize = 8;
+/// Longest time without a new delivery before a run of turns counts as stuck.
+const STALL: Duration = Duration::from_secs(15);
 /// Cut points are drawn from `0..=MAX_CUT` bytes of each stream: most streams die within
 /// their first events, some before their first byte.
 const MAX_CUT: u64 = 1200;
@@ -383,6 +385,8 @@ async fn run_turns(
     }
     let mut sent = vec![1usize; cards];
     let deadline = Instant::now() + budget;
+    // Progress: deliveries the sink accepted; none for `STALL` means something is stuck.
+    let mut progress = (sink.accepted.lock().unwrap().len(), Instant::now());
     loop {
         let stopping = turns.is_none() && stop(h);
         let mut finished = true;
@@ -420,9 +424,13 @@ async fn run_turns(
         if finished {
             return (ids, sent);
         }
+        let accepted = sink.accepted.lock().unwrap().len();
+        if accepted != progress.0 {
+            progress = (accepted, Instant::now());
+        }
         assert!(
-            Instant::now() < deadline,
-            "seed {seed}: not done in {budget:?}; turns {sent:?}; {} stream faults fired",
+            Instant::now() < deadline && progress.1.elapsed() < STALL,
+            "seed {seed}: stuck or not done in {budget:?}; turns {sent:?}; {} stream faults fired",
             stream_faults(h).len()
         );
         tokio::time::sleep(Duration::from_millis(3)).await;
@@ -454,12 +462,14 @@ fn streams_opened(h: &H) -> HashMap<String, usize> {
     out
 }
 
-/// Every session's stream was cut 1,000 times in total at random bytes (`CUT_SESSIONS`
-/// sessions running the long script turn after turn — follow-ups are sent while the fault is
-/// armed, and until each session has reopened its stream after its last faulted one, so all
-/// 1,000 cuts really happened). Then: every stored log equals the fake's history; the
-/// activities of each session, by structure, are those of a run without faults of as many
-/// turns; no activity was delivered twice.
+/// The event streams of `CUT_SESSIONS` sessions, each running the long script turn after turn
+/// (a follow-up comment starts the next turn), are cut 1,000 times in total, each at a random
+/// byte (seeded: `LAUNCH_FAULTS_SEED` replays the cut offsets; timing still varies). Turns go
+/// on until the fault has fired 1,000 times and every session has opened a stream after its
+/// last faulted one — a faulted stream ends only at its cut, so every cut really happened.
+/// Then: every stored log equals the fake's history; the activities of each session, by
+/// structure (kind, text, key shape), are those of a run without faults of as many turns; no
+/// activity or card change was delivered twice; every custom tool call was answered once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_random_stream_cuts_lose_and_repeat_nothing() {
     let mut cfg = config();
@@ -501,7 +511,7 @@ async fn a_thousand_random_stream_cuts_lose_and_repeat_nothing() {
             per.iter()
                 .all(|(s, n)| opened.get(*s).copied().unwrap_or(0) > *n)
         },
-        Duration::from_secs(240),
+        Duration::from_secs(120),
         seed,
     )
     .await;
@@ -584,6 +594,12 @@ async fn a_thousand_random_stream_cuts_lose_and_repeat_nothing() {
         sink.raw_activities.load(Ordering::SeqCst),
         distinct,
         "seed {seed}: an activity was delivered twice without a crash"
+    );
+    // Card changes too.
+    assert_eq!(
+        h.sink.raw_count(),
+        h.sink.deliveries().len(),
+        "seed {seed}: a card change was delivered twice"
     );
     eprintln!(
         "{CUTS} cuts over {CUT_SESSIONS} sessions, {} turns, {total_events} events, {distinct} activities in {cut_time:?} (total {:?})",
