@@ -24,7 +24,9 @@
 //!
 //! # Assumptions
 //! * One process drives a card at a time: the drive task holds a store lease (`launch:{card}`)
-//!   renewed while it runs. The per-agent concurrency limit is counted per process.
+//!   renewed while it runs. A drive that finds the lease held waits for it (a crashed
+//!   process's lease lapses after [`LauncherConfig::lease_ttl`]), so a quick restart does not
+//!   orphan its cards. The per-agent concurrency limit is counted per process.
 //! * The host's [`EventSink`] dedupes on [`SinkDelivery::key`] (its contract), which turns the
 //!   at-least-once delivery across crashes into exactly-once history entries.
 //!
@@ -102,7 +104,8 @@ pub struct LauncherConfig {
     pub tool_timeout: Duration,
     /// How long trigger keys are remembered (7 days).
     pub trigger_ttl: Duration,
-    /// The drive lease's time to live (60 s); renewed at a third of it.
+    /// The drive lease's time to live (60 s); renewed at a third of it. A restarted process
+    /// waits up to this long before it continues the cards of a crashed one.
     pub lease_ttl: Duration,
     /// Reconnect settings of the event stream.
     pub follow: FollowOptions,
@@ -1370,9 +1373,13 @@ impl Inner {
     /// Sends the outbox: marks its messages as being sent, sends them in one request, then
     /// removes them. With `client` `None` the card's client is made here. Messages queued while
     /// a batch is sent (a follow-up that came before the stage said `Running` leaves its
-    /// message to this flush) are sent next.
+    /// message to this flush) are sent next. When a send's outcome is lost, the session's
+    /// history says which messages arrived ([`settle_outbox`](Self::settle_outbox)) and the
+    /// others are sent once more; a send that definitely failed unmarks its messages, so the
+    /// next flush (a redelivered trigger, a follow-up) sends them.
     async fn flush_outbox(&self, key: &RecordKey, client: Option<&Client>) -> Result<()> {
         let mut owned = None;
+        let mut settle_lost = true;
         loop {
             let at = now();
             let mut batch: Vec<Outgoing> = Vec::new();
@@ -1398,6 +1405,7 @@ impl Inner {
             let Some(session) = run.card.remote_session.clone() else {
                 return Ok(());
             };
+            let session = SessionId::from(session);
             let client = match (client, &owned) {
                 (Some(c), _) | (None, Some(c)) => c,
                 (None, None) => owned.insert(self.client(&run).await?),
@@ -1407,14 +1415,18 @@ impl Inner {
                 .map(|o| EventParam::user_message(o.text.clone()))
                 .collect();
             let sent: HashSet<&str> = batch.iter().map(|o| o.key.as_str()).collect();
-            let result = client
-                .sessions()
-                .events(&SessionId::from(session))
-                .send(events)
-                .await;
-            if let Err(e) = result {
-                if !matches!(e, api::Error::OutcomeUnknown { .. }) {
-                    // Not sent: the next flush (a redelivered trigger, a follow-up) sends them.
+            match client.sessions().events(&session).send(events).await {
+                Ok(_) => {}
+                Err(api::Error::OutcomeUnknown { .. }) if settle_lost => {
+                    // The messages may have arrived: keep those the history has, send the rest.
+                    settle_lost = false;
+                    self.settle_outbox(key, client, &session).await?;
+                    continue;
+                }
+                Err(e @ api::Error::OutcomeUnknown { .. }) => {
+                    return Err(api_err("send messages")(e));
+                }
+                Err(e) => {
                     let _ = self
                         .update(key, |run| {
                             let mut changed = false;
@@ -1427,8 +1439,8 @@ impl Inner {
                             changed
                         })
                         .await;
+                    return Err(api_err("send messages")(e));
                 }
-                return Err(api_err("send messages")(e));
             }
             let run = self
                 .update(key, |run| {
@@ -1452,8 +1464,9 @@ impl Inner {
         }
     }
 
-    /// Messages whose send outcome was lost (a crash mid-send): drops those the session's
-    /// history already has, so the rest are sent again.
+    /// Messages whose send outcome was lost (a crash mid-send, or a response cut after the
+    /// request was sent): drops those the session's history already has, so the rest are sent
+    /// again.
     async fn settle_outbox(
         &self,
         key: &RecordKey,
@@ -1505,13 +1518,29 @@ impl Inner {
     /// Drives one card: its start path, then its pump, under the card's lease.
     async fn drive(self: Arc<Self>, key: RecordKey, stop: Arc<Notify>) -> Result<()> {
         let lease_name = format!("launch:{}", key.as_str());
-        let Some(mut lease) = self
-            .store
-            .acquire_lease(&lease_name, &self.holder, self.config.lease_ttl, now())
-            .await?
-        else {
-            tracing::debug!(card = key.as_str(), "another process drives this card");
-            return Ok(());
+        let mut lease = loop {
+            if let Some(lease) = self
+                .store
+                .acquire_lease(&lease_name, &self.holder, self.config.lease_ttl, now())
+                .await?
+            {
+                break lease;
+            }
+            // Another holder: a process driving the card, or one that crashed (a restart
+            // resumes before the dead process's lease lapses). Try again while the card still
+            // needs driving: the lease is ours once it lapses.
+            match self.store.load::<SessionRun>(&key).await? {
+                Some((run, _)) if !run.card.state.is_terminal() => {}
+                _ => return Ok(()),
+            }
+            tracing::debug!(
+                card = key.as_str(),
+                "another process holds this card; waiting"
+            );
+            tokio::select! {
+                _ = stop.notified() => return Ok(()),
+                _ = tokio::time::sleep(self.config.lease_ttl / 3) => {}
+            }
         };
         let result = self.drive_leased(&key, &stop, &mut lease).await;
         let _ = self.store.release_lease(&lease).await;
@@ -1961,10 +1990,12 @@ impl Inner {
                 }
             }
         }
-        // The card already went through the replayed states; only the last one matters (it
-        // differs from the card's after a crash between an append and the card's write).
-        let last_state = state.states.last().copied();
-        state.states = last_state.into_iter().collect();
+        // The card already went through most replayed states; it lags the log by at most the
+        // batch a crash interrupted. Apply what follows the last time the log put the card in
+        // its current state (everything, if it never did), not the whole walk again.
+        if let Some(pos) = state.states.iter().rposition(|s| *s == run.card.state) {
+            state.states.drain(..=pos);
+        }
         delivered = delivered.max(after);
         self.apply_batch(key, &mut state, delivered).await?;
         if state.ended.is_some() {
@@ -2006,8 +2037,21 @@ impl Inner {
                         match self.store.renew_lease(lease, self.config.lease_ttl, now()).await {
                             Ok(l) => *lease = l,
                             Err(e) if e.is_conflict() => {
-                                tracing::warn!(card = key.as_str(), "lost the drive lease; another process continues");
-                                return Ok(());
+                                // It lapsed while the pump was busy (a sink or store retrying
+                                // for longer than the lease): take it again unless another
+                                // process has.
+                                match self
+                                    .store
+                                    .acquire_lease(&lease.name, &self.holder, self.config.lease_ttl, now())
+                                    .await
+                                {
+                                    Ok(Some(l)) => *lease = l,
+                                    Ok(None) => {
+                                        tracing::warn!(card = key.as_str(), "lost the drive lease; another process continues");
+                                        return Ok(());
+                                    }
+                                    Err(e) => tracing::warn!(card = key.as_str(), error = %e, "lease renewal failed"),
+                                }
                             }
                             Err(e) => tracing::warn!(card = key.as_str(), error = %e, "lease renewal failed"),
                         }

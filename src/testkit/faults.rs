@@ -10,6 +10,11 @@
 //! * **Latency** ([`Faults::set_latency`]): every response (errors, faults and event streams
 //!   included) is held back by the latency after the handler ran, so a write is committed
 //!   before its answer is delayed.
+//! * **Delay** ([`Faults::delay`]): the same, for the next `count` matching requests only —
+//!   e.g. to hold one create in flight, committed but unanswered, while a test crashes the
+//!   client. It adds to the latency and to any other request fault of the same request (a
+//!   dropped response is held, then cut). [`Faults::injected`] records it once the handler
+//!   has run, before the hold: a test can wait for that record to know the write happened.
 //! * **Error burst** ([`Faults::error_burst`]): the next `count` matching requests are answered
 //!   with the chosen status and the reference's error body (`{"type": "error", "error": {"type":
 //!   …, "message": …}, "request_id": …}`, `error.type` derived from the status), a `request-id`
@@ -371,6 +376,18 @@ pub enum Injected {
         /// The status the handler answered (the client never gets the body).
         status: u16,
     },
+    /// A request's response was held back by a [`Faults::delay`] (recorded when its handler
+    /// has run, before the hold).
+    Delay {
+        /// The request's method.
+        method: String,
+        /// The request's path.
+        path: String,
+        /// The status the handler answered.
+        status: u16,
+        /// How long the response is held.
+        delay: Duration,
+    },
     /// A stream fault was applied to an event stream.
     Stream {
         /// The session whose stream it was.
@@ -413,10 +430,18 @@ struct ArmedStream {
     rng: u64,
 }
 
+#[derive(Debug)]
+struct ArmedDelay {
+    remaining: usize,
+    matching: RequestMatch,
+    delay: Duration,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     latency: Duration,
     requests: Vec<ArmedRequest>,
+    delays: Vec<ArmedDelay>,
     streams: Vec<ArmedStream>,
     injected: Vec<Injected>,
 }
@@ -467,6 +492,21 @@ impl Faults {
         });
     }
 
+    /// Arms a delay: the responses of the next `count` matching requests are held back by
+    /// `delay` after their handler ran (the write is committed first), on top of the
+    /// [latency](Self::set_latency) and of any other request fault they get. Delays fire in
+    /// the order they were armed, at most one per request.
+    pub fn delay(&self, count: usize, matching: RequestMatch, delay: Duration) {
+        if count == 0 {
+            return;
+        }
+        lock(&self.inner).delays.push(ArmedDelay {
+            remaining: count,
+            matching,
+            delay,
+        });
+    }
+
     /// Arms a stream fault.
     pub fn stream_fault(&self, fault: StreamFault) {
         if fault.streams == Some(0) {
@@ -505,13 +545,14 @@ impl Faults {
         let mut inner = lock(&self.inner);
         inner.latency = Duration::ZERO;
         inner.requests.clear();
+        inner.delays.clear();
         inner.streams.clear();
     }
 
-    /// Whether any request or stream fault is still armed.
+    /// Whether any request fault, delay or stream fault is still armed.
     pub fn armed(&self) -> bool {
         let inner = lock(&self.inner);
-        !inner.requests.is_empty() || !inner.streams.is_empty()
+        !inner.requests.is_empty() || !inner.delays.is_empty() || !inner.streams.is_empty()
     }
 
     /// Every fault that fired so far, in order.
@@ -533,6 +574,29 @@ impl Faults {
             inner.requests.remove(index);
         }
         Some(fault)
+    }
+
+    /// Takes one use of the first armed delay matching a request whose handler answered
+    /// `status`, and records it; returns how long to hold the response.
+    pub(crate) fn take_delay(&self, method: &str, path: &str, status: u16) -> Option<Duration> {
+        let mut inner = lock(&self.inner);
+        let index = inner
+            .delays
+            .iter()
+            .position(|armed| armed.matching.matches(method, path))?;
+        let armed = inner.delays.get_mut(index)?;
+        armed.remaining = armed.remaining.saturating_sub(1);
+        let delay = armed.delay;
+        if armed.remaining == 0 {
+            inner.delays.remove(index);
+        }
+        inner.injected.push(Injected::Delay {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status,
+            delay,
+        });
+        Some(delay)
     }
 
     /// Records that a request fault fired.
@@ -1216,6 +1280,60 @@ mod tests {
         assert!(!faults.armed());
         faults.error_burst(ErrorBurst::new(500, 0));
         assert!(!faults.armed(), "a burst of 0 arms nothing");
+    }
+
+    #[test]
+    fn delays_fire_in_order_for_matching_requests_and_disarm() {
+        let faults = Faults::default();
+        let post_vaults = RequestMatch::new("POST", "/v1/vaults");
+        faults.delay(2, post_vaults.clone(), Duration::from_millis(30));
+        faults.delay(1, RequestMatch::writes(), Duration::from_millis(5));
+        assert!(faults.armed());
+        assert_eq!(faults.take_delay("GET", "/v1/vaults", 200), None);
+        for _ in 0..2 {
+            assert_eq!(
+                faults.take_delay("POST", "/v1/vaults", 200),
+                Some(Duration::from_millis(30))
+            );
+        }
+        // The first delay is used up: the next POST gets the second one.
+        assert_eq!(
+            faults.take_delay("POST", "/v1/vaults", 200),
+            Some(Duration::from_millis(5))
+        );
+        assert_eq!(faults.take_delay("POST", "/v1/vaults", 200), None);
+        assert!(!faults.armed());
+        // Independent of the other request faults: both can fire on one request.
+        faults.delay(1, post_vaults.clone(), Duration::from_millis(1));
+        faults.drop_after_commit(1, post_vaults);
+        assert!(matches!(
+            faults.take_request_fault("POST", "/v1/vaults"),
+            Some(RequestFault::DropAfterCommit)
+        ));
+        assert!(faults.take_delay("POST", "/v1/vaults", 200).is_some());
+        let delays: Vec<_> = faults
+            .injected()
+            .into_iter()
+            .map(|i| match i {
+                Injected::Delay {
+                    method,
+                    path,
+                    status,
+                    delay,
+                } => (method, path, status, delay.as_millis()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let post = ("POST".to_owned(), "/v1/vaults".to_owned(), 200);
+        assert_eq!(
+            delays,
+            [30, 30, 5, 1].map(|ms| (post.0.clone(), post.1.clone(), post.2, ms))
+        );
+        faults.delay(0, RequestMatch::any(), Duration::from_secs(1));
+        assert!(!faults.armed(), "a delay of 0 requests arms nothing");
+        faults.delay(3, RequestMatch::any(), Duration::from_secs(1));
+        faults.clear();
+        assert!(!faults.armed());
     }
 
     #[test]

@@ -279,7 +279,7 @@ fn check_key(headers: &HeaderMap, shared: &Shared) -> Option<ApiErr> {
 }
 
 /// Every request passes here: request id, auth, beta check, request faults (error bursts
-/// instead of the handler, drops after it), added latency, request log.
+/// instead of the handler, drops after it), added latency and delays, request log.
 pub(crate) async fn middleware(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -344,6 +344,9 @@ pub(crate) async fn middleware(
     let latency = shared.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    if let Some(delay) = shared.faults.take_delay(&method, &path, status) {
+        tokio::time::sleep(delay).await;
     }
     shared.record(LoggedRequest {
         method,

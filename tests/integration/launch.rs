@@ -1595,3 +1595,44 @@ async fn a_stop_through_another_launcher_ends_the_driving_pump() {
     );
     assert_eq!(h.run(&card).await.card.state, SessionState::Stopped);
 }
+
+#[tokio::test]
+async fn resuming_an_idle_card_after_two_turns_changes_nothing() {
+    let h = H::new().await;
+    let l = h.launcher(LauncherConfig::default());
+    let card = started(&l.on_assigned(h.assign("assign-1", "T-1")).await.unwrap());
+    h.wait_state(&card, SessionState::Idle).await;
+    let out = l
+        .on_comment(h.comment("c-1", "T-1", "@coder one more thing"))
+        .await
+        .unwrap();
+    assert_eq!(out, TriggerOutcome::FollowUp { card: card.clone() });
+    h.wait_activities(&card, |a| {
+        a.iter()
+            .filter(|a| a.kind == ActivityKind::FinalResult)
+            .count()
+            == 2
+    })
+    .await;
+    let before = h.wait_state(&card, SessionState::Idle).await;
+    let deliveries = h.sink.raw_count();
+    l.shutdown();
+    let l2 = h.launcher(LauncherConfig::default());
+    let report = l2.resume().await.unwrap();
+    assert_eq!(report.resumed, 1);
+    for _ in 0..200 {
+        if l2.is_driving(&h.ws, &card) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        l2.is_driving(&h.ws, &card),
+        "the resumed card is followed again"
+    );
+    // Let the replay run: the card keeps its revision and nothing is delivered again.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = h.run(&card).await;
+    assert_eq!(after.card, before.card);
+    assert_eq!(h.sink.raw_count(), deliveries);
+}

@@ -20,6 +20,8 @@ mod launch;
 #[cfg(feature = "testkit")]
 mod launch_bridge;
 #[cfg(feature = "testkit")]
+mod launch_faults;
+#[cfg(feature = "testkit")]
 mod reconcile;
 #[cfg(feature = "testkit")]
 mod reconcile_connected;

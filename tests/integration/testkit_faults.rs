@@ -283,3 +283,51 @@ async fn latency_is_added_to_every_response() {
     fake.faults().clear();
     assert_eq!(fake.faults().latency(), Duration::ZERO);
 }
+
+#[tokio::test]
+async fn a_delay_holds_one_matching_response_after_its_write() {
+    let fake = FakeApi::start().await.unwrap();
+    let client = fake.client();
+    let hold = Duration::from_millis(300);
+    fake.faults().delay(1, post_agents(), hold);
+    // A read is not held.
+    let started = Instant::now();
+    let _: Vec<_> = client
+        .agents()
+        .list(&ListAgents::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(started.elapsed() < hold, "{:?}", started.elapsed());
+    // The create is committed before its answer is held: it exists (and the delay is
+    // reported) while the client still waits.
+    let create = tokio::spawn({
+        let client = client.clone();
+        async move { client.agents().create(&create_body("A")).await }
+    });
+    let mut committed = false;
+    for _ in 0..200 {
+        if fake
+            .faults()
+            .injected()
+            .iter()
+            .any(|i| matches!(i, Injected::Delay { status: 200, .. }))
+        {
+            committed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(committed, "the delay was never reported");
+    assert_eq!(fake.objects("agent").len(), 1);
+    assert!(!create.is_finished(), "the answer is still held");
+    let started = Instant::now();
+    let agent = create.await.unwrap().unwrap();
+    assert!(started.elapsed() > Duration::from_millis(100));
+    assert_eq!(fake.objects("agent")[0]["id"], agent.id.as_str());
+    // Used up: the next create is not held.
+    assert!(!fake.faults().armed());
+    let started = Instant::now();
+    client.agents().create(&create_body("B")).await.unwrap();
+    assert!(started.elapsed() < hold);
+}
