@@ -1735,22 +1735,24 @@ impl Inner {
                     crate::api::types::sessions::SessionAgentParam::Ref(r) => r.version,
                     _ => None,
                 };
-                let created = client.sessions().create(&body).await;
-                match created {
-                    Ok(s) => (s.id.as_str().to_owned(), version),
-                    Err(e @ api::Error::OutcomeUnknown { .. }) => {
-                        let since = run.launch.create_attempted_at.unwrap_or_else(now);
-                        match find_session(client, &run.card.id, since).await? {
-                            Some(found) => found,
-                            None => {
-                                return Err(LauncherError::Api {
-                                    step: "create session",
-                                    source: e,
-                                });
+                // A create whose outcome was lost is looked for; not found, it is made once
+                // more.
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    match client.sessions().create(&body).await {
+                        Ok(s) => break (s.id.as_str().to_owned(), version),
+                        Err(e @ api::Error::OutcomeUnknown { .. }) => {
+                            let since = run.launch.create_attempted_at.unwrap_or_else(now);
+                            if let Some(found) = find_session(client, &run.card.id, since).await? {
+                                break found;
+                            }
+                            if attempts >= 2 {
+                                return Err(api_err("create session")(e));
                             }
                         }
+                        Err(e) => return Err(api_err("create session")(e)),
                     }
-                    Err(e) => return Err(api_err("create session")(e)),
                 }
             }
         };
@@ -2522,18 +2524,22 @@ async fn run_vault(
     let body = VaultCreate::new(format!("claude-agents run {card}"))
         .with_metadata(CARD_METADATA_KEY, card.as_str())
         .with_metadata("claude_agents.workspace", ws.as_str());
-    match client.vaults().create(&body).await {
-        Ok(v) => Ok(v.id.as_str().to_owned()),
-        // The create may have happened: look for it before failing.
-        Err(e @ api::Error::OutcomeUnknown { .. }) => {
-            find_run_vault(client, card)
-                .await?
-                .ok_or(LauncherError::Api {
-                    step: "create run vault",
-                    source: e,
-                })
+    // A create whose outcome was lost is looked for; not found, it is made once more.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match client.vaults().create(&body).await {
+            Ok(v) => return Ok(v.id.as_str().to_owned()),
+            Err(e @ api::Error::OutcomeUnknown { .. }) => {
+                if let Some(found) = find_run_vault(client, card).await? {
+                    return Ok(found);
+                }
+                if attempts >= 2 {
+                    return Err(api_err("create run vault")(e));
+                }
+            }
+            Err(e) => return Err(api_err("create run vault")(e)),
         }
-        Err(e) => Err(api_err("create run vault")(e)),
     }
 }
 

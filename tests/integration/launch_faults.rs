@@ -778,6 +778,33 @@ async fn a_first_message_that_never_arrived_is_sent_again_once() {
     assert_eq!(sends, [500, 200]);
 }
 
+/// A 500 on a create never reached the server: the lookup finds nothing and the create is
+/// made once more, instead of failing the card on a one-off error.
+#[tokio::test]
+async fn a_failed_create_that_never_happened_is_made_once_more() {
+    for path in ["/v1/vaults", "/v1/sessions"] {
+        let h = H::new().await;
+        let mark = h.fake.requests().len();
+        h.fake.faults().error_burst(
+            ErrorBurst::new(500, 1)
+                .should_retry(false)
+                .matching(RequestMatch::new("POST", path)),
+        );
+        let l = launcher_with(&h, TestSink::new(&h, 0), config());
+        let card = started(&l, &h, "assign-1", "T-1").await;
+        assert_one_clean_start(&h, &card).await;
+        let creates: Vec<u16> = h
+            .fake
+            .requests()
+            .iter()
+            .skip(mark)
+            .filter(|r| r.method == "POST" && r.path == path)
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(creates, [500, 200], "{path}");
+    }
+}
+
 /// A crash mid-stream: events are in the log but their activities never reached the sink
 /// (it refuses them); the resume replays the log and delivers what is missing.
 #[tokio::test]
