@@ -46,12 +46,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use claude_agents::api::follow::{FollowOptions, FollowSource, follow_source};
-use claude_agents::api::types::events::{EventParam, ListEvents, StreamEvent, StreamParams};
+use claude_agents::api::Client;
+use claude_agents::api::follow::FollowOptions;
+use claude_agents::api::types::events::{EventParam, StreamEvent, StreamParams};
 use claude_agents::api::types::sessions::{AgentRef, SessionCreate};
 use claude_agents::api::types::vaults::VaultCreate;
-use claude_agents::api::types::{Order, SessionId};
-use claude_agents::api::{self, Client};
 use claude_agents::domain::{
     AgentKind, AgentSpec, AgentSpecId, EnvironmentSettings, KeyStatus, ManagedAgent, ProviderKey,
     SessionCard, TaskContext, ToolMode, Trigger, WorkspaceId, resolve,
@@ -67,9 +66,7 @@ use claude_agents::store::{
 };
 use claude_agents::testkit::script::{Permission, Step};
 use claude_agents::testkit::{FakeApi, Script, TEST_API_KEY};
-use futures_util::future::BoxFuture;
-use futures_util::stream::BoxStream;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -301,46 +298,6 @@ impl Measured {
 
 // ---- baseline: the same API work without the launcher --------------------------------------
 
-/// The live stream and history of one session, signalling when the stream is open (as the
-/// launcher's pump does: the first message waits for it).
-struct Source {
-    client: Client,
-    session: SessionId,
-    opened: Arc<Notify>,
-}
-
-impl FollowSource<StreamEvent> for Source {
-    fn open(&self) -> BoxFuture<'_, api::Result<BoxStream<'static, api::Result<StreamEvent>>>> {
-        Box::pin(async move {
-            let stream = self
-                .client
-                .sessions()
-                .events(&self.session)
-                .stream(&StreamParams::default())
-                .await?;
-            self.opened.notify_one();
-            Ok(stream.boxed())
-        })
-    }
-
-    fn history(
-        &self,
-        since: Option<api::types::Timestamp>,
-    ) -> BoxStream<'static, api::Result<StreamEvent>> {
-        let mut params = ListEvents {
-            order: Some(Order::Asc),
-            ..ListEvents::default()
-        };
-        params.created_at.gte = since;
-        self.client
-            .sessions()
-            .events(&self.session)
-            .list(&params)
-            .map_ok(StreamEvent::from)
-            .boxed()
-    }
-}
-
 /// One session the plain way; returns the events read.
 async fn plain_session(client: Client, body: SessionCreate, text: String, n: usize) -> usize {
     let vault = client
@@ -355,14 +312,11 @@ async fn plain_session(client: Client, body: SessionCreate, text: String, n: usi
     body.vault_ids.insert(0, vault.id.clone());
     let session = client.sessions().create(&body).await.unwrap();
     let opened = Arc::new(Notify::new());
-    let mut stream = follow_source(
-        Source {
-            client: client.clone(),
-            session: session.id.clone(),
-            opened: opened.clone(),
-        },
+    let mut stream = client.sessions().events(&session.id).follow_notifying(
+        StreamParams::default(),
         FollowOptions::default(),
         Vec::new(),
+        opened.clone(),
     );
     let send = {
         let client = client.clone();

@@ -47,8 +47,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::future::BoxFuture;
-use futures_util::stream::BoxStream;
-use futures_util::{FutureExt, StreamExt, TryStreamExt};
+use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
@@ -59,7 +58,7 @@ use super::host::TaskHost;
 use super::mention::{Handle, mentions};
 use super::prompt::{FirstMessage, PromptOptions, first_message, follow_up};
 use super::run::{LaunchState, LiveIndex, Outgoing, SessionRun, Stage};
-use crate::api::follow::{FollowOptions, FollowSource, follow_source};
+use crate::api::follow::FollowOptions;
 use crate::api::types::common::Metadata;
 use crate::api::types::events::{
     EventParam, ListEvents, SessionEvent, StreamEvent, StreamParams, ToolConfirmationResult,
@@ -73,7 +72,7 @@ use crate::api::types::vaults::{
     CredentialNetworking, CredentialUpdate, EnvironmentVariableUpdate, InjectionLocationParams,
     ListCredentials, ListVaults, StaticBearerUpdate, VaultCreate,
 };
-use crate::api::types::{Order, SessionId, VaultId};
+use crate::api::types::{SessionId, VaultId};
 use crate::api::{self, Client};
 use crate::domain::{
     Activity, ActivityKind, AgentKind, AgentSpec, AgentSpecId, DomainError, ProjectOverride,
@@ -1058,46 +1057,6 @@ fn spawn_drive(inner: &Arc<Inner>, sched: &mut Sched, key: RecordKey) {
         .insert(key.as_str().to_owned(), LiveTask { stop, handle });
 }
 
-/// Where the pump's event stream comes from: the session's live stream and history, with a
-/// signal when the live stream has opened (the first message waits for it).
-struct PumpSource {
-    client: Client,
-    session: SessionId,
-    opened: Arc<Notify>,
-}
-
-impl FollowSource<StreamEvent> for PumpSource {
-    fn open(&self) -> BoxFuture<'_, api::Result<BoxStream<'static, api::Result<StreamEvent>>>> {
-        Box::pin(async move {
-            let stream = self
-                .client
-                .sessions()
-                .events(&self.session)
-                .stream(&StreamParams::default())
-                .await?;
-            self.opened.notify_one();
-            Ok(stream.boxed())
-        })
-    }
-
-    fn history(
-        &self,
-        since: Option<api::types::Timestamp>,
-    ) -> BoxStream<'static, api::Result<StreamEvent>> {
-        let mut params = ListEvents {
-            order: Some(Order::Asc),
-            ..ListEvents::default()
-        };
-        params.created_at.gte = since;
-        self.client
-            .sessions()
-            .events(&self.session)
-            .list(&params)
-            .map_ok(StreamEvent::from)
-            .boxed()
-    }
-}
-
 /// A session's event-derived state while it is pumped.
 struct Pump {
     mapper: ActivityMapper,
@@ -2019,14 +1978,11 @@ impl Inner {
         let mut sending: Option<BoxFuture<'static, Result<()>>> = None;
         loop {
             let opened = Arc::new(Notify::new());
-            let mut stream = follow_source(
-                PumpSource {
-                    client: client.clone(),
-                    session: session.clone(),
-                    opened: opened.clone(),
-                },
+            let mut stream = client.sessions().events(&session).follow_notifying(
+                StreamParams::default(),
                 self.config.follow.clone(),
                 seen,
+                opened.clone(),
             );
             let mut strikes = 0u32;
             let mut quiet_since = tokio::time::Instant::now();

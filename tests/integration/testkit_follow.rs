@@ -76,3 +76,69 @@ async fn follow_survives_a_fake_that_cuts_every_stream() {
     let cuts = fake.faults().injected().len();
     assert!(cuts >= 5, "the stream was cut only {cuts} times");
 }
+
+/// `follow_notifying` signals once the live stream is open, so a first message sent after the
+/// signal has every event of its turn delivered — none of them only by the backfill race.
+#[tokio::test]
+async fn follow_notifying_signals_the_open_stream_before_the_first_message() {
+    let fake = FakeApi::start().await.unwrap();
+    let client = fake.client();
+    let agent = client
+        .agents()
+        .create(&AgentCreate::new("a", "claude-sonnet-4-6"))
+        .await
+        .unwrap();
+    let env = client
+        .environments()
+        .create(&EnvironmentCreate::new("e"))
+        .await
+        .unwrap();
+    let session = client
+        .sessions()
+        .create(&SessionCreate::new(agent.id.clone(), env.id))
+        .await
+        .unwrap();
+    let opened = std::sync::Arc::new(tokio::sync::Notify::new());
+    let mut stream = client.sessions().events(&session.id).follow_notifying(
+        StreamParams::default(),
+        FollowOptions::default(),
+        Vec::new(),
+        opened.clone(),
+    );
+    // Nothing is opened until the stream is polled; poll it until the open is signalled.
+    let signalled = tokio::select! {
+        _ = opened.notified() => true,
+        _ = stream.next() => false,
+    };
+    assert!(signalled, "the open was signalled before any item");
+    let streams = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/events/stream"))
+        .count();
+    assert_eq!(streams, 1, "the live stream request was made");
+    client
+        .sessions()
+        .events(&session.id)
+        .send(vec![EventParam::user_message("hi")])
+        .await
+        .unwrap();
+    let mut types = Vec::new();
+    while let Some(event) = stream.next().await {
+        let event = event.unwrap();
+        let idle = matches!(&event, StreamEvent::SessionStatusIdle(_));
+        if event.is_processed() {
+            types.push(event.raw_id().map(str::to_owned));
+        }
+        if idle {
+            break;
+        }
+    }
+    let history: Vec<Option<String>> = fake
+        .session_events(session.id.as_str())
+        .iter()
+        .map(|e| e["id"].as_str().map(str::to_owned))
+        .collect();
+    // Every processed event of the turn, in the fake's order.
+    assert_eq!(types, history);
+}

@@ -180,6 +180,28 @@ impl SessionEvents {
             SessionSource {
                 events: self.clone(),
                 params,
+                opened: None,
+            },
+            options,
+            already_seen,
+        )
+    }
+
+    /// Like [`follow_from`](Self::follow_from), notifying `opened` each time the live stream
+    /// has opened (its response headers arrived) — what a caller waits for before sending the
+    /// session's first message, so that no early event is missed ("stream first").
+    pub fn follow_notifying(
+        &self,
+        params: StreamParams,
+        options: FollowOptions,
+        already_seen: impl IntoIterator<Item = (String, bool)>,
+        opened: std::sync::Arc<tokio::sync::Notify>,
+    ) -> ItemStream<StreamEvent> {
+        follow_source(
+            SessionSource {
+                events: self.clone(),
+                params,
+                opened: Some(opened),
             },
             options,
             already_seen,
@@ -202,11 +224,18 @@ impl FollowEvent for StreamEvent {
 struct SessionSource {
     events: SessionEvents,
     params: StreamParams,
+    opened: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 impl FollowSource<StreamEvent> for SessionSource {
     fn open(&self) -> BoxFuture<'_, Result<BoxStream<'static, Result<StreamEvent>>>> {
-        Box::pin(async move { Ok(self.events.stream(&self.params).await?.boxed()) })
+        Box::pin(async move {
+            let stream = self.events.stream(&self.params).await?;
+            if let Some(opened) = &self.opened {
+                opened.notify_one();
+            }
+            Ok(stream.boxed())
+        })
     }
 
     fn history(
