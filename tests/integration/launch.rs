@@ -81,6 +81,19 @@ pub fn task(project: &str, id: &str) -> TaskContext {
     }
 }
 
+/// The workspace key every launcher test uses (`pk_1` of `ws_1`).
+pub fn provider_key() -> ProviderKey {
+    ProviderKey {
+        id: "pk_1".into(),
+        workspace: "ws_1".into(),
+        label: "Team key".into(),
+        secret: "provider_key/ws_1/pk_1".into(),
+        masked: "sk-ant-…Wxyz".into(),
+        status: KeyStatus::Unvalidated,
+        models: vec!["claude-sonnet-4-6".into()],
+    }
+}
+
 pub struct H {
     pub fake: FakeApi,
     pub store: Arc<MemoryStore>,
@@ -104,15 +117,7 @@ impl H {
             ws: "ws_1".into(),
             agent: "coder".into(),
         };
-        let key = ProviderKey {
-            id: "pk_1".into(),
-            workspace: h.ws.clone(),
-            label: "Team key".into(),
-            secret: "provider_key/ws_1/pk_1".into(),
-            masked: "sk-ant-…Wxyz".into(),
-            status: KeyStatus::Unvalidated,
-            models: vec!["claude-sonnet-4-6".into()],
-        };
+        let key = provider_key();
         h.store.save(&key, Expected::Absent).await.unwrap();
         let spec = AgentSpec {
             id: h.agent.clone(),

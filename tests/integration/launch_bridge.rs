@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use claude_agents::domain::{
-    AgentKind, AgentSpec, EnvironmentSettings, KeyStatus, ManagedAgent, ProviderKey, SessionCard,
-    SessionState, TaskBridge, TaskContext, ToolMode,
+    AgentKind, AgentSpec, EnvironmentSettings, ManagedAgent, SessionCard, SessionState, TaskBridge,
+    TaskContext, ToolMode,
 };
 use claude_agents::launch::{
     AssignTrigger, HostError, Launcher, LauncherConfig, SessionRun, TaskHost, TriggerOutcome,
@@ -49,15 +49,7 @@ async fn setup(
     let fake = FakeApi::start().await.unwrap();
     let store = Arc::new(MemoryStore::new());
     let ws = "ws_1".into();
-    let key = ProviderKey {
-        id: "pk_1".into(),
-        workspace: "ws_1".into(),
-        label: "Team key".into(),
-        secret: "provider_key/ws_1/pk_1".into(),
-        masked: "sk-ant-…Wxyz".into(),
-        status: KeyStatus::Unvalidated,
-        models: vec!["claude-sonnet-4-6".into()],
-    };
+    let key = super::launch::provider_key();
     store.save(&key, Expected::Absent).await.unwrap();
     let spec = AgentSpec {
         id: "bridge".into(),
@@ -245,15 +237,7 @@ async fn a_connected_agent_runs_with_its_user_vaults_and_the_run_vault() {
         .await
         .unwrap();
     let store = Arc::new(MemoryStore::new());
-    let key = ProviderKey {
-        id: "pk_1".into(),
-        workspace: "ws_1".into(),
-        label: "Team key".into(),
-        secret: "provider_key/ws_1/pk_1".into(),
-        masked: "sk-ant-…Wxyz".into(),
-        status: KeyStatus::Unvalidated,
-        models: vec!["claude-sonnet-4-6".into()],
-    };
+    let key = super::launch::provider_key();
     store.save(&key, Expected::Absent).await.unwrap();
     let spec = AgentSpec {
         id: "console".into(),
