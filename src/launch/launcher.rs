@@ -39,6 +39,14 @@
 //!   already holds or held a slot).
 //! * Usage on the card sums the `span.model_request_end` events; `cost_cents` stays 0 (list
 //!   prices are not known to the library).
+//! * Card changes are delivered with their revision; a stop racing a batch in flight can
+//!   deliver an older revision after a newer one, so sinks keep the card of the highest
+//!   revision they have seen.
+//! * With several processes, a process whose drive waits for another's lease holds one of the
+//!   agent's slots while it waits, and a card stopped through another process is let go at the
+//!   driving pump's next batch or lease renewal (a third of [`LauncherConfig::lease_ttl`]).
+//! * A session created by a start path that a stop interrupted is left idle (it never gets the
+//!   task); its run vault is archived.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
