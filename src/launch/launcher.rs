@@ -1183,14 +1183,16 @@ impl Inner {
         }
     }
 
-    /// Delivers until the sink accepts (a sink error means "retry later").
-    async fn deliver(&self, delivery: SinkDelivery) {
+    /// Delivers until the sink accepts (a sink error means "retry later"). `make` builds the
+    /// delivery for each attempt, so the first (usual) attempt copies nothing.
+    async fn deliver(&self, make: impl Fn() -> SinkDelivery) {
         let mut delay = self.config.retry_delay;
         loop {
-            match self.sink.deliver(delivery.clone()).await {
+            match self.sink.deliver(make()).await {
                 Ok(()) => return,
                 Err(e) => {
-                    tracing::warn!(key = delivery.key, error = %e, "sink refused a delivery; retrying");
+                    let key = make().key;
+                    tracing::warn!(key, error = %e, "sink refused a delivery; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(30));
                 }
@@ -1199,23 +1201,21 @@ impl Inner {
     }
 
     async fn deliver_card(&self, card: &SessionCard) {
-        let payload = serde_json::to_value(card).unwrap_or(Value::Null);
-        self.deliver(SinkDelivery {
+        self.deliver(|| SinkDelivery {
             key: format!("card:{}:{}", card.id, card.revision),
             kind: DeliveryKind::CardChanged,
             session: card.id.as_str().to_owned(),
-            payload,
+            payload: serde_json::to_value(card).unwrap_or(Value::Null),
         })
         .await;
     }
 
     async fn deliver_activity(&self, activity: &Activity) {
-        let payload = serde_json::to_value(activity).unwrap_or(Value::Null);
-        self.deliver(SinkDelivery {
+        self.deliver(|| SinkDelivery {
             key: format!("activity:{}:{}", activity.card, activity.key),
             kind: DeliveryKind::Activity,
             session: activity.card.as_str().to_owned(),
-            payload,
+            payload: serde_json::to_value(activity).unwrap_or(Value::Null),
         })
         .await;
     }
