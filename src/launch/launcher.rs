@@ -566,7 +566,7 @@ impl Launcher {
             };
         }
 
-        let (spec, resolved) = self.spec_and_context(&ws, &agent, &task).await?;
+        let (spec, resolved, handoff) = self.spec_and_context(&ws, &agent, &task).await?;
         let mut prompt = inner.config.prompt.clone();
         if let (AgentKind::Managed(m), Some(base_url)) =
             (&spec.kind, &inner.config.host_api.base_url)
@@ -630,7 +630,7 @@ impl Launcher {
         }
         inner.store.save(&run, Expected::Absent).await?;
         inner.deliver_card(&run.card).await;
-        self.admit(card_key, &run.card);
+        self.admit(card_key, &run.card, Some(handoff));
         Ok(TriggerOutcome::Started { card: card_id })
     }
 
@@ -686,7 +686,7 @@ impl Launcher {
         ws: &WorkspaceId,
         agent: &AgentSpecId,
         task: &TaskContext,
-    ) -> Result<(AgentSpec, crate::domain::Resolved)> {
+    ) -> Result<(AgentSpec, crate::domain::Resolved, Handoff)> {
         let store = &self.inner.store;
         let spec_key = RecordKey::of(ws, agent);
         let over_key = RecordKey::new(ws).with(&task.project).with(agent);
@@ -703,10 +703,11 @@ impl Launcher {
             });
         };
         check_agent_key(store.as_ref(), &spec).await?;
+        let status = status?.map(|(s, _)| s);
         if let AgentKind::Managed(_) = &spec.kind {
-            let ready = status?
-                .map(|(s, _)| s.agent.is_some() && s.environment.is_some())
-                .unwrap_or(false);
+            let ready = status
+                .as_ref()
+                .is_some_and(|s| s.agent.is_some() && s.environment.is_some());
             if !ready {
                 return Err(LauncherError::NotReconciled {
                     workspace: ws.clone(),
@@ -716,7 +717,12 @@ impl Launcher {
         }
         let over = over?.map(|(o, _)| o);
         let resolved = resolve(&spec.defaults(), &task.project, over.as_ref())?;
-        Ok((spec, resolved))
+        let handoff = Handoff {
+            spec: spec.clone(),
+            status,
+            over,
+        };
+        Ok((spec, resolved, handoff))
     }
 
     /// Queues a follow-up message on a live card and sends it when its session runs.
@@ -967,7 +973,7 @@ impl Launcher {
             let run = inner.store.load::<SessionRun>(&card_key).await?;
             match run {
                 Some((run, _)) if !run.card.state.is_terminal() => {
-                    self.admit(card_key, &run.card);
+                    self.admit(card_key, &run.card, None);
                     report.resumed += 1;
                 }
                 Some((run, _)) => {
@@ -986,7 +992,7 @@ impl Launcher {
             for (key, revision, card_key) in missing {
                 if let Some((run, _)) = inner.store.load::<SessionRun>(&card_key).await? {
                     if !run.card.state.is_terminal() {
-                        self.admit(card_key, &run.card);
+                        self.admit(card_key, &run.card, None);
                         report.resumed += 1;
                     }
                     continue;
@@ -1024,7 +1030,7 @@ impl Launcher {
 
     /// Starts driving `key` now if its agent has a free slot (or the card already holds one),
     /// else queues it.
-    fn admit(&self, key: RecordKey, card: &SessionCard) {
+    fn admit(&self, key: RecordKey, card: &SessionCard, handoff: Option<Handoff>) {
         let slot = agent_slot_key(&card.workspace, &card.agent);
         let needs_slot = matches!(card.state, SessionState::Queued) || holds_slot(card.state);
         let mut sched = lock(&self.inner.sched);
@@ -1042,18 +1048,21 @@ impl Launcher {
             }
             slots.busy.insert(key.as_str().to_owned());
         }
-        spawn_drive(&self.inner, &mut sched, key);
+        spawn_drive(&self.inner, &mut sched, key, handoff);
     }
 }
 
-fn spawn_drive(inner: &Arc<Inner>, sched: &mut Sched, key: RecordKey) {
+fn spawn_drive(inner: &Arc<Inner>, sched: &mut Sched, key: RecordKey, handoff: Option<Handoff>) {
     let stop = Arc::new(Notify::new());
     let task_inner = inner.clone();
     let task_key = key.clone();
     let task_stop = stop.clone();
     let handle = tokio::spawn(async move {
         let inner = task_inner;
-        let result = inner.clone().drive(task_key.clone(), task_stop).await;
+        let result = inner
+            .clone()
+            .drive(task_key.clone(), task_stop, handoff)
+            .await;
         if let Err(e) = result {
             tracing::warn!(card = task_key.as_str(), error = %e, "session drive ended with an error");
         }
@@ -1321,7 +1330,7 @@ impl Inner {
         }
         for k in next {
             if !sched.live.contains_key(k.as_str()) {
-                spawn_drive(self, &mut sched, k);
+                spawn_drive(self, &mut sched, k, None);
             }
         }
     }
@@ -1483,7 +1492,13 @@ impl Inner {
     }
 
     /// Drives one card: its start path, then its pump, under the card's lease.
-    async fn drive(self: Arc<Self>, key: RecordKey, stop: Arc<Notify>) -> Result<()> {
+    async fn drive(
+        self: Arc<Self>,
+        key: RecordKey,
+        stop: Arc<Notify>,
+        handoff: Option<Handoff>,
+    ) -> Result<()> {
+        let mut handoff = handoff;
         let lease_name = format!("launch:{}", key.as_str());
         let mut lease = loop {
             if let Some(lease) = self
@@ -1504,12 +1519,14 @@ impl Inner {
                 card = key.as_str(),
                 "another process holds this card; waiting"
             );
+            // What the trigger loaded may be stale by the time the lease is ours.
+            handoff = None;
             tokio::select! {
                 _ = stop.notified() => return Ok(()),
                 _ = tokio::time::sleep(self.config.lease_ttl / 3) => {}
             }
         };
-        let result = self.drive_leased(&key, &stop, &mut lease).await;
+        let result = self.drive_leased(&key, &stop, &mut lease, handoff).await;
         let _ = self.store.release_lease(&lease).await;
         match result {
             Ok(()) => Ok(()),
@@ -1536,6 +1553,7 @@ impl Inner {
         key: &RecordKey,
         stop: &Arc<Notify>,
         lease: &mut Lease,
+        handoff: Option<Handoff>,
     ) -> Result<()> {
         let Some((run, _)) = self.store.load::<SessionRun>(key).await? else {
             return Ok(());
@@ -1544,7 +1562,7 @@ impl Inner {
             return self.cleanup(&run).await;
         }
         let client = self.client(&run).await?;
-        let run = self.start_path(key, run, &client).await?;
+        let run = self.start_path(key, run, &client, handoff).await?;
         if run.card.state.is_terminal() {
             // Stopped while starting: archive what the start path made after the stop's
             // clean-up, and never send the task.
@@ -1564,6 +1582,7 @@ impl Inner {
         key: &RecordKey,
         mut run: SessionRun,
         client: &Client,
+        handoff: Option<Handoff>,
     ) -> Result<SessionRun> {
         let ws = run.card.workspace.clone();
         if run.launch.stage == Stage::Queued {
@@ -1596,7 +1615,7 @@ impl Inner {
             // The run vault and what the session needs (records, the host's tokens) at once.
             let (vault, prepared) = tokio::join!(
                 run_vault(client, &run.card.id, &ws, lost_create),
-                self.prepare(&run)
+                self.prepare(&run, handoff)
             );
             // Record the vault even when preparing failed, so the card's clean-up archives it.
             let vault = vault?;
@@ -1617,7 +1636,7 @@ impl Inner {
             return Box::pin(self.create_session(key, run, client, false, prepared)).await;
         }
         if run.launch.stage == Stage::VaultCreated {
-            let prepared = self.prepare(&run).await?;
+            let prepared = self.prepare(&run, handoff).await?;
             return Box::pin(self.create_session(key, run, client, true, prepared)).await;
         }
         Ok(run)
@@ -1625,22 +1644,33 @@ impl Inner {
 
     /// Loads what a session is made of and builds its create body (without the run vault),
     /// fetching the host's tokens (repositories, the session token when needed) concurrently.
-    async fn prepare(&self, run: &SessionRun) -> Result<Prepared> {
+    async fn prepare(&self, run: &SessionRun, handoff: Option<Handoff>) -> Result<Prepared> {
         let ws = &run.card.workspace;
         let agent = &run.card.agent;
-        let spec_key = RecordKey::of(ws, agent);
-        let status_key = ReconcileStatus::key_of(ws, agent);
-        let (spec, status) = tokio::join!(
-            self.store.load::<AgentSpec>(&spec_key),
-            self.store.load::<ReconcileStatus>(&status_key),
-        );
-        let Some((spec, _)) = spec? else {
-            return Err(LauncherError::UnknownAgent {
-                workspace: ws.clone(),
-                agent: agent.clone(),
-            });
+        let Handoff { spec, status, over } = match handoff {
+            Some(h) => h,
+            None => {
+                let spec_key = RecordKey::of(ws, agent);
+                let status_key = ReconcileStatus::key_of(ws, agent);
+                let over_key = RecordKey::new(ws).with(&run.launch.project).with(agent);
+                let (spec, status, over) = tokio::join!(
+                    self.store.load::<AgentSpec>(&spec_key),
+                    self.store.load::<ReconcileStatus>(&status_key),
+                    self.store.load::<ProjectOverride>(&over_key),
+                );
+                let Some((spec, _)) = spec? else {
+                    return Err(LauncherError::UnknownAgent {
+                        workspace: ws.clone(),
+                        agent: agent.clone(),
+                    });
+                };
+                Handoff {
+                    spec,
+                    status: status?.map(|(s, _)| s),
+                    over: over?.map(|(o, _)| o),
+                }
+            }
         };
-        let status = status?.map(|(s, _)| s);
         let needs_token = match &spec.kind {
             AgentKind::Managed(m) => {
                 m.tool_mode.bridge == crate::domain::TaskBridge::FullApi
@@ -1663,7 +1693,10 @@ impl Inner {
                 ))),
             }
         };
-        let (body, token) = tokio::join!(self.session_body(run, &spec, status.as_ref()), token);
+        let (body, token) = tokio::join!(
+            self.session_body(run, &spec, status.as_ref(), over.as_ref()),
+            token
+        );
         Ok(Prepared {
             body: body?,
             token: token?,
@@ -1843,6 +1876,7 @@ impl Inner {
         run: &SessionRun,
         spec: &AgentSpec,
         status: Option<&ReconcileStatus>,
+        over: Option<&ProjectOverride>,
     ) -> Result<SessionCreate> {
         let ws = &run.card.workspace;
         let not_ready = || LauncherError::NotReconciled {
@@ -1889,13 +1923,7 @@ impl Inner {
         body.metadata = metadata;
         // Repositories: the project's resolution, with tokens from the host fetched
         // concurrently.
-        let over_key = RecordKey::new(ws).with(&run.launch.project).with(&spec.id);
-        let over = self
-            .store
-            .load::<ProjectOverride>(&over_key)
-            .await?
-            .map(|(o, _)| o);
-        let resolved = resolve(&spec.defaults(), &run.launch.project, over.as_ref())?;
+        let resolved = resolve(&spec.defaults(), &run.launch.project, over)?;
         let tokens = futures_util::future::join_all(
             resolved
                 .repositories
@@ -1966,13 +1994,17 @@ impl Inner {
             state.states.drain(..=pos);
         }
         delivered = delivered.max(after);
-        self.apply_batch(key, &mut state, delivered).await?;
+        if after > 0 || !state.states.is_empty() {
+            self.apply_batch(key, &mut state, delivered).await?;
+        }
         if state.ended.is_some() {
             return self.end_from_events(key, &state).await;
         }
         // 2. Settle messages whose send outcome was lost, and custom tool calls left open by
         //    a crash (unless the history shows they were answered).
-        self.settle_outbox(key, client, &session).await?;
+        if run.launch.outbox.iter().any(|o| o.sending_at.is_some()) {
+            self.settle_outbox(key, client, &session).await?;
+        }
         if !state.open_tools.is_empty() {
             self.settle_tools(&mut state, client, &session).await?;
             self.answer_tools(key, &mut state, &session, client).await;
@@ -2464,6 +2496,15 @@ fn humantime(d: Duration) -> String {
     } else {
         format!("{} ms", d.as_millis())
     }
+}
+
+/// What a trigger loaded for a session (the agent's spec, its reconcile status, the project
+/// override), handed to the drive it starts in this process so the start path does not read
+/// them again.
+struct Handoff {
+    spec: AgentSpec,
+    status: Option<ReconcileStatus>,
+    over: Option<ProjectOverride>,
 }
 
 /// What a session is made of, ready to create.
