@@ -239,12 +239,19 @@ impl RecordError {
 /// Decodes a stored value as `T`, naming the JSON path on failure, and checks that it belongs
 /// under `key`.
 fn decode<T: Record>(key: &str, value: Value) -> Result<T, RecordError> {
-    let record: T = serde_path_to_error::deserialize(value).map_err(|e| RecordError::Decode {
-        collection: T::COLLECTION.name(),
-        key: key.to_owned(),
-        path: e.path().to_string(),
-        message: e.into_inner().to_string(),
-    })?;
+    // The fast path decodes from the borrowed value; only a record that does not decode pays
+    // for the path tracking that names the failing field.
+    let record: T = match T::deserialize(&value) {
+        Ok(record) => record,
+        Err(_) => {
+            serde_path_to_error::deserialize(value).map_err(|e| RecordError::Decode {
+                collection: T::COLLECTION.name(),
+                key: key.to_owned(),
+                path: e.path().to_string(),
+                message: e.into_inner().to_string(),
+            })?
+        }
+    };
     let found = record.key();
     if found.as_str() != key {
         return Err(RecordError::KeyMismatch {
