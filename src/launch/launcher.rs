@@ -538,25 +538,28 @@ impl Launcher {
             .store
             .record_trigger(&ledger_key, inner.config.trigger_ttl, now())
             .await?;
-        if !first {
-            // A repeat — unless a crash came between the ledger write and the card write.
-            if inner.store.load::<SessionRun>(&card_key).await?.is_some() {
-                return Ok(TriggerOutcome::Duplicate {
-                    card: Some(card_id),
-                });
-            }
-            if let Some(live) = self.live_card(&ws, &task, &agent).await?
-                && live.launch.triggers.contains(&key)
-            {
-                self.send_waiting(&live).await?;
-                return Ok(TriggerOutcome::Duplicate {
-                    card: Some(live.card.id),
-                });
-            }
+        if !first && inner.store.load::<SessionRun>(&card_key).await?.is_some() {
+            // A repeat of the trigger that created this card.
+            return Ok(TriggerOutcome::Duplicate {
+                card: Some(card_id),
+            });
         }
+        let live = self.live_card(&ws, &task, &agent).await?;
+        if !first
+            && let Some(live) = &live
+            && live.launch.triggers.contains(&key)
+        {
+            // A repeat of a follow-up: send what still waits (its first send may have failed).
+            self.send_waiting(live).await?;
+            return Ok(TriggerOutcome::Duplicate {
+                card: Some(live.card.id.clone()),
+            });
+        }
+        // Otherwise a first delivery — or a repeat whose first delivery crashed between the
+        // ledger write and the card write, which goes on as if it were the first.
 
         // A live card of this agent on this task takes the comment as a follow-up.
-        if let Some(live) = self.live_card(&ws, &task, &agent).await? {
+        if let Some(live) = live {
             return match comment {
                 Some(comment) => {
                     let text = follow_up(&comment, &inner.config.prompt)?;

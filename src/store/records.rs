@@ -243,14 +243,12 @@ fn decode<T: Record>(key: &str, value: Value) -> Result<T, RecordError> {
     // for the path tracking that names the failing field.
     let record: T = match T::deserialize(&value) {
         Ok(record) => record,
-        Err(_) => {
-            serde_path_to_error::deserialize(value).map_err(|e| RecordError::Decode {
-                collection: T::COLLECTION.name(),
-                key: key.to_owned(),
-                path: e.path().to_string(),
-                message: e.into_inner().to_string(),
-            })?
-        }
+        Err(_) => serde_path_to_error::deserialize(value).map_err(|e| RecordError::Decode {
+            collection: T::COLLECTION.name(),
+            key: key.to_owned(),
+            path: e.path().to_string(),
+            message: e.into_inner().to_string(),
+        })?,
     };
     let found = record.key();
     if found.as_str() != key {
