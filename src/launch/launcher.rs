@@ -808,8 +808,7 @@ impl Launcher {
         tool_use_id: &str,
         approval: Approval,
     ) -> Result<()> {
-        let (run, client, session) = self.inner.live_session(workspace, card).await?;
-        let _ = run;
+        let (_, client, session) = self.inner.live_session(workspace, card).await?;
         let event = match approval {
             Approval::Allow => {
                 EventParam::tool_confirmation(tool_use_id, ToolConfirmationResult::Allow, None)
