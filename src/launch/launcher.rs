@@ -91,7 +91,7 @@ use crate::keys::{KeyError, check_agent_key};
 use crate::reconcile::{ClientProvider, ReconcileError, ReconcileStatus, tools};
 use crate::store::{
     DeliveryKind, EventSink, Expected, Lease, LogEvent, Record, RecordError, RecordKey,
-    RecordStore, SinkDelivery, Store, StoreError,
+    RecordStore, Revision, SinkDelivery, Store, StoreError,
 };
 
 /// Metadata key carrying the card id on remote sessions and run vaults.
@@ -668,16 +668,7 @@ impl Launcher {
                 }
                 _ => {
                     // The card ended (or was never written): the entry is stale.
-                    match self
-                        .inner
-                        .store
-                        .remove::<LiveIndex>(&key, Expected::Revision(rev))
-                        .await
-                    {
-                        Ok(()) => {}
-                        Err(e) if e.is_conflict() || e.is_not_found() => {}
-                        Err(e) => return Err(e.into()),
-                    }
+                    self.inner.drop_live_index(key.as_str(), rev).await?;
                     return Ok(None);
                 }
             }
@@ -999,10 +990,7 @@ impl Launcher {
                     }
                     continue;
                 }
-                let _ = inner
-                    .store
-                    .delete(super::run::LIVE_CARDS, &key, Expected::Revision(revision))
-                    .await;
+                let _ = inner.drop_live_index(&key, revision).await;
                 report.cleaned += 1;
             }
         }
@@ -1171,6 +1159,24 @@ impl Inner {
         Ok((run, client, SessionId::from(session)))
     }
 
+    /// Removes the live-index entry `key` at `revision`; an entry already removed or rewritten
+    /// meanwhile (a new live card) is left alone.
+    async fn drop_live_index(&self, key: &str, revision: Revision) -> Result<()> {
+        match self
+            .store
+            .delete(super::run::LIVE_CARDS, key, Expected::Revision(revision))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(
+                StoreError::Conflict { .. }
+                | StoreError::NotFound { .. }
+                | StoreError::AlreadyExists { .. },
+            ) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Loads, changes and writes a run with compare-and-swap, retrying on conflicts. `change`
     /// returns whether it changed anything (nothing is written otherwise). `None`: no such
     /// card.
@@ -1296,15 +1302,7 @@ impl Inner {
         if let Some((index, rev)) = self.store.load::<LiveIndex>(&index_key).await?
             && index.card == run.card.id
         {
-            match self
-                .store
-                .remove::<LiveIndex>(&index_key, Expected::Revision(rev))
-                .await
-            {
-                Ok(()) => {}
-                Err(e) if e.is_conflict() || e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
-            }
+            self.drop_live_index(index_key.as_str(), rev).await?;
         }
         self.release_slot(&run.card, key.as_str());
         Ok(())
@@ -1737,25 +1735,16 @@ impl Inner {
                     crate::api::types::sessions::SessionAgentParam::Ref(r) => r.version,
                     _ => None,
                 };
-                // A create whose outcome was lost is looked for; not found, it is made once
-                // more.
-                let mut attempts = 0;
-                loop {
-                    attempts += 1;
-                    match client.sessions().create(&body).await {
-                        Ok(s) => break (s.id.as_str().to_owned(), version),
-                        Err(e @ api::Error::OutcomeUnknown { .. }) => {
-                            let since = run.launch.create_attempted_at.unwrap_or_else(now);
-                            if let Some(found) = find_session(client, &run.card.id, since).await? {
-                                break found;
-                            }
-                            if attempts >= 2 {
-                                return Err(api_err("create session")(e));
-                            }
-                        }
-                        Err(e) => return Err(api_err("create session")(e)),
-                    }
-                }
+                let since = run.launch.create_attempted_at.unwrap_or_else(now);
+                create_or_adopt(
+                    "create session",
+                    || async {
+                        let s = client.sessions().create(&body).await?;
+                        Ok((s.id.as_str().to_owned(), version))
+                    },
+                    || find_session(client, &run.card.id, since),
+                )
+                .await?
             }
         };
         let updated = self
@@ -2531,21 +2520,40 @@ async fn run_vault(
     let body = VaultCreate::new(format!("claude-agents run {card}"))
         .with_metadata(CARD_METADATA_KEY, card.as_str())
         .with_metadata("claude_agents.workspace", ws.as_str());
-    // A create whose outcome was lost is looked for; not found, it is made once more.
+    create_or_adopt(
+        "create run vault",
+        || async { Ok(client.vaults().create(&body).await?.id.as_str().to_owned()) },
+        || find_run_vault(client, card),
+    )
+    .await
+}
+
+/// Makes a remote object whose create outcome may be lost: on
+/// [`OutcomeUnknown`](api::Error::OutcomeUnknown) it looks for the object (`find`, by the card
+/// id in its metadata) and, when it is not there, makes it once more.
+async fn create_or_adopt<T, C, F>(
+    step: &'static str,
+    create: impl Fn() -> C,
+    find: impl Fn() -> F,
+) -> Result<T>
+where
+    C: std::future::Future<Output = api::Result<T>>,
+    F: std::future::Future<Output = Result<Option<T>>>,
+{
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match client.vaults().create(&body).await {
-            Ok(v) => return Ok(v.id.as_str().to_owned()),
+        match create().await {
+            Ok(made) => return Ok(made),
             Err(e @ api::Error::OutcomeUnknown { .. }) => {
-                if let Some(found) = find_run_vault(client, card).await? {
+                if let Some(found) = find().await? {
                     return Ok(found);
                 }
                 if attempts >= 2 {
-                    return Err(api_err("create run vault")(e));
+                    return Err(api_err(step)(e));
                 }
             }
-            Err(e) => return Err(api_err("create run vault")(e)),
+            Err(e) => return Err(api_err(step)(e)),
         }
     }
 }
