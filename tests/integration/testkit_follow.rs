@@ -4,18 +4,18 @@
 
 use std::time::Duration;
 
+use claude_agents::api::Client;
 use claude_agents::api::follow::FollowOptions;
 use claude_agents::api::types::agents::AgentCreate;
 use claude_agents::api::types::environments::EnvironmentCreate;
 use claude_agents::api::types::events::{EventParam, StreamEvent, StreamParams};
-use claude_agents::api::types::sessions::SessionCreate;
+use claude_agents::api::types::sessions::{Session, SessionCreate};
 use claude_agents::testkit::script::Step;
 use claude_agents::testkit::{FakeApi, Script, StreamFault};
 use futures_util::StreamExt;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn follow_survives_a_fake_that_cuts_every_stream() {
-    let fake = FakeApi::start().await.unwrap();
+/// A client of `fake` and a fresh session of a new agent in a new environment.
+async fn new_session(fake: &FakeApi) -> (Client, Session) {
     let client = fake.client();
     let agent = client
         .agents()
@@ -32,6 +32,13 @@ async fn follow_survives_a_fake_that_cuts_every_stream() {
         .create(&SessionCreate::new(agent.id.clone(), env.id))
         .await
         .unwrap();
+    (client, session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_survives_a_fake_that_cuts_every_stream() {
+    let fake = FakeApi::start().await.unwrap();
+    let (client, session) = new_session(&fake).await;
     // A turn of 300 messages, 1 ms apart, so events keep arriving across reconnects.
     let steps = (0..300).map(|i| Step::message(format!("m{i}"))).collect();
     fake.set_script(
@@ -82,22 +89,7 @@ async fn follow_survives_a_fake_that_cuts_every_stream() {
 #[tokio::test]
 async fn follow_notifying_signals_the_open_stream_before_the_first_message() {
     let fake = FakeApi::start().await.unwrap();
-    let client = fake.client();
-    let agent = client
-        .agents()
-        .create(&AgentCreate::new("a", "claude-sonnet-4-6"))
-        .await
-        .unwrap();
-    let env = client
-        .environments()
-        .create(&EnvironmentCreate::new("e"))
-        .await
-        .unwrap();
-    let session = client
-        .sessions()
-        .create(&SessionCreate::new(agent.id.clone(), env.id))
-        .await
-        .unwrap();
+    let (client, session) = new_session(&fake).await;
     let opened = std::sync::Arc::new(tokio::sync::Notify::new());
     let mut stream = client.sessions().events(&session.id).follow_notifying(
         StreamParams::default(),
