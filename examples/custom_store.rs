@@ -184,8 +184,8 @@ impl Store for HostStore {
             if exists {
                 continue; // INSERT … ON CONFLICT DO NOTHING
             }
-            let body_json = serde_json::to_string(&event.payload)
-                .map_err(|e| StoreError::backend(format!("encode event of {session}"), e))?;
+            // The payload is JSON text already: stored as it is.
+            let body_json = event.payload.get().to_owned();
             last += 1;
             db.event_rows.push(EventRow {
                 session: session.to_owned(),

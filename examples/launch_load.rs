@@ -34,8 +34,8 @@
 //!
 //! The launcher's own CPU per event is, per round, (launcher CPU − baseline CPU) / events.
 //!
-//! CPU time is `utime + stime` of `/proc/self/stat` (all threads, in clock ticks of
-//! `getconf CLK_TCK`, usually 10 ms); peak RSS is `VmHWM` of `/proc/self/status`. Linux only;
+//! CPU time is the process CPU clock (`CLOCK_PROCESS_CPUTIME_ID`: all threads, nanosecond
+//! resolution; through the `cpu-time` crate); peak RSS is `VmHWM` of `/proc/self/status`. Linux only;
 //! elsewhere they print `n/a`. Needs about four file descriptors per session (`ulimit -n`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -109,31 +109,13 @@ fn script() -> Script {
 
 // ---- measurement -------------------------------------------------------------------------
 
-/// Process CPU time (all threads), or `None` off Linux.
+/// Process CPU time (all threads, including ones that exited), from
+/// `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)` (nanosecond resolution), or `None` where the
+/// platform cannot tell.
 fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may contain spaces) start at field 3 (`state`).
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_secs_f64(
-        (utime + stime) as f64 / clock_ticks(),
-    ))
-}
-
-/// `getconf CLK_TCK` (USER_HZ), 100 when it cannot be asked.
-fn clock_ticks() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        std::process::Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
+    cpu_time::ProcessTime::try_now()
+        .ok()
+        .map(|t| t.as_duration())
 }
 
 /// A `/proc/self/status` field in KiB (`VmHWM`, `VmRSS`), or `None` off Linux.
@@ -496,7 +478,7 @@ impl Store for CountingStore {
             .map(|e| LogEvent {
                 event_id: e.event_id.clone(),
                 processed: e.processed,
-                payload: Value::Null,
+                payload: serde_json::value::RawValue::NULL.to_owned(),
             })
             .collect();
         self.inner.append_events(session, &ids).await
@@ -640,7 +622,7 @@ async fn launcher(sessions: usize, api: Option<&str>, keep_payloads: bool) -> Me
         let n = log.len();
         log_bytes += log
             .iter()
-            .map(|(_, e)| serde_json::to_string(&e.payload).unwrap().len())
+            .map(|(_, e)| e.payload.get().len())
             .sum::<usize>();
         assert!(
             (persisted_per_session()..=streamed_per_session()).contains(&n),
@@ -887,7 +869,7 @@ fn main() {
                     if m < 10.0 { "met" } else { "MISSED" }
                 );
             }
-            None => println!("{phase}: own CPU n/a (no /proc/self/stat)"),
+            None => println!("{phase}: own CPU n/a (no process CPU clock)"),
         }
         match (
             series(phase, "peak_rss_mib"),

@@ -27,7 +27,7 @@ fn event(session: &str, i: usize) -> LogEvent {
     LogEvent {
         event_id: id.clone(),
         processed: true,
-        payload: json!({
+        payload: serde_json::value::to_raw_value(&json!({
             "type": "agent.message",
             "id": id,
             "content": [{
@@ -40,7 +40,8 @@ fn event(session: &str, i: usize) -> LogEvent {
                 ),
             }],
             "processed_at": "2026-03-15T10:01:20.123456Z",
-        }),
+        }))
+        .unwrap(),
     }
 }
 

@@ -69,7 +69,8 @@ use super::run::{LaunchState, LiveIndex, Outgoing, SessionRun, Stage};
 use crate::api::follow::FollowOptions;
 use crate::api::types::common::Metadata;
 use crate::api::types::events::{
-    EventParam, ListEvents, SessionEvent, StreamEvent, StreamParams, ToolConfirmationResult,
+    EventParam, ListEvents, Received, SessionEvent, StreamEvent, StreamParams,
+    ToolConfirmationResult,
 };
 use crate::api::types::sessions::{
     AgentRef, GithubRepositoryResourceParam, ListSessions, ResourceParam, SessionCreate,
@@ -1967,7 +1968,7 @@ impl Inner {
             after = *last;
             for (seq, ev) in page {
                 seen.insert((ev.event_id.clone(), ev.processed));
-                let Ok(event) = serde_json::from_value::<SessionEvent>(ev.payload) else {
+                let Ok(event) = serde_json::from_str::<SessionEvent>(ev.payload.get()) else {
                     continue;
                 };
                 let activities = state.push(&event);
@@ -2009,11 +2010,11 @@ impl Inner {
         let mut sending: Option<BoxFuture<'static, Result<()>>> = None;
         loop {
             let opened = Arc::new(Notify::new());
-            let mut stream = client.sessions().events(&session).follow_notifying(
+            let mut stream = client.sessions().events(&session).follow_received(
                 StreamParams::default(),
                 self.config.follow.clone(),
                 seen,
-                opened.clone(),
+                Some(opened.clone()),
             );
             let mut strikes = 0u32;
             let mut quiet_since = tokio::time::Instant::now();
@@ -2139,7 +2140,7 @@ impl Inner {
         state: &mut Pump,
         session: &SessionId,
         client: &Client,
-        batch: Vec<api::Result<StreamEvent>>,
+        batch: Vec<api::Result<Received<StreamEvent>>>,
     ) -> Result<()> {
         let mut events = Vec::with_capacity(batch.len());
         let mut log = Vec::with_capacity(batch.len());
@@ -2151,17 +2152,17 @@ impl Inner {
                     continue;
                 }
             };
-            let Some(event) = event.into_session_event() else {
+            let Some(Received { event, json }) = event.into_session_event() else {
                 continue;
             };
             let Some(id) = event.raw_id().map(str::to_owned) else {
                 continue;
             };
-            let payload = serde_json::to_value(&event).unwrap_or(Value::Null);
+            // The text as received: nothing re-serialised, no field lost.
             log.push(LogEvent {
                 event_id: id,
                 processed: event.processed_at().is_some(),
-                payload,
+                payload: json,
             });
             events.push(event);
         }

@@ -37,36 +37,10 @@ struct Inner {
 
 #[derive(Default)]
 struct SessionLog {
-    /// Sequence `i + 1` is `events[i]`; the cursor is `events.len()`.
-    events: Vec<StoredEvent>,
+    /// Sequence `i + 1` is `events[i]`; the cursor is `events.len()`. Payloads are JSON
+    /// text as given, a fifth of the memory of a `Value` tree.
+    events: Vec<LogEvent>,
     seen: HashSet<(String, bool)>,
-}
-
-/// A log event kept as JSON text: a fifth of the memory of a `Value` tree, and cheaper to
-/// write than a deep copy of one.
-struct StoredEvent {
-    event_id: String,
-    processed: bool,
-    payload: Box<str>,
-}
-
-impl StoredEvent {
-    fn of(event: &LogEvent) -> Self {
-        Self {
-            event_id: event.event_id.clone(),
-            processed: event.processed,
-            payload: event.payload.to_string().into_boxed_str(),
-        }
-    }
-
-    fn to_log_event(&self) -> Result<LogEvent> {
-        Ok(LogEvent {
-            event_id: self.event_id.clone(),
-            processed: self.processed,
-            payload: serde_json::from_str(&self.payload)
-                .map_err(|e| StoreError::backend("memory store: a stored event", e))?,
-        })
-    }
 }
 
 impl MemoryStore {
@@ -148,7 +122,7 @@ impl Store for MemoryStore {
         let mut appended = Vec::new();
         for (index, event) in events.iter().enumerate() {
             if log.seen.insert((event.event_id.clone(), event.processed)) {
-                log.events.push(StoredEvent::of(event));
+                log.events.push(event.clone());
                 appended.push((index, log.events.len() as u64));
             }
         }
@@ -172,7 +146,8 @@ impl Store for MemoryStore {
             .enumerate()
             .skip(start)
             .take(limit)
-            .map(|(i, e)| Ok((i as u64 + 1, e.to_log_event()?)))
+            .map(|(i, e)| (i as u64 + 1, e.clone()))
+            .map(Ok)
             .collect()
     }
 

@@ -38,6 +38,7 @@ use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 pub use memory::{MemorySecretStore, MemorySink, MemoryStore};
 pub use records::{Record, RecordError, RecordKey, RecordStore};
@@ -176,7 +177,10 @@ pub struct Versioned {
 
 /// One event of a session's log: a Managed Agents event as received, with the identity the
 /// log de-duplicates on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Two log events are equal when their ids, flags and payload texts are equal (texts are
+/// compared as written, not as parsed JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LogEvent {
     /// The API's event id.
     pub event_id: String,
@@ -184,11 +188,37 @@ pub struct LogEvent {
     /// user event twice — queued (`processed_at: null`), then processed — with the same id;
     /// both sightings are kept, so this flag is part of the de-duplication key.
     pub processed: bool,
-    /// The event as received.
-    pub payload: Value,
+    /// The event as received: its exact JSON text (see
+    /// [`Received`](crate::api::types::events::Received)). Backends store and return it
+    /// unchanged; make one from a value with [`LogEvent::from_value`].
+    pub payload: Box<RawValue>,
 }
 
+impl PartialEq for LogEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.event_id == other.event_id
+            && self.processed == other.processed
+            && self.payload.get() == other.payload.get()
+    }
+}
+
+impl Eq for LogEvent {}
+
 impl LogEvent {
+    /// A log event whose payload is `value` serialised (for hosts and tests that hold a
+    /// value rather than received text).
+    pub fn from_value(
+        event_id: impl Into<String>,
+        processed: bool,
+        value: &impl Serialize,
+    ) -> std::result::Result<Self, serde_json::Error> {
+        Ok(Self {
+            event_id: event_id.into(),
+            processed,
+            payload: serde_json::value::to_raw_value(value)?,
+        })
+    }
+
     /// The de-duplication key within a session: `(event id, processed)`.
     pub fn key(&self) -> (&str, bool) {
         (&self.event_id, self.processed)

@@ -51,6 +51,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -475,12 +476,6 @@ impl Store for SqliteStore {
                 cursor: self.cursor(session).await?,
             });
         }
-        // Serialise before taking the write lock, to hold it as briefly as possible.
-        let payloads = events
-            .iter()
-            .map(|e| serde_json::to_string(&e.payload))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::backend(format!("sqlite: {context}: encode"), e))?;
         let mut ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -523,7 +518,6 @@ impl Store for SqliteStore {
                 new.push((index, seq));
             }
         }
-        let mut payloads: Vec<Option<String>> = payloads.into_iter().map(Some).collect();
         let mut rest = new.as_slice();
         for (shape, rows) in chunks(new.len()) {
             // The chunk sizes add up to the length, so `rows <= rest.len()`.
@@ -534,13 +528,12 @@ impl Store for SqliteStore {
             let mut query = sqlx::query(sql);
             for &(index, seq) in chunk {
                 let event = &events[index];
-                let payload = payloads[index].take().unwrap_or_default();
                 query = query
                     .bind(session)
                     .bind(to_i64(seq, &context)?)
                     .bind(event.event_id.as_str())
                     .bind(event.processed)
-                    .bind(payload);
+                    .bind(event.payload.get());
             }
             query.execute(&mut *tx).await.map_err(backend(&context))?;
         }
@@ -595,7 +588,9 @@ impl Store for SqliteStore {
                     LogEvent {
                         event_id,
                         processed,
-                        payload: decode_value(&payload, &context)?,
+                        payload: RawValue::from_string(payload).map_err(|e| {
+                            StoreError::backend(format!("sqlite: {context}: decode stored JSON"), e)
+                        })?,
                     },
                 ))
             })

@@ -235,28 +235,40 @@ impl H {
             .unwrap()
             .into_iter()
             .map(|(_, e)| {
-                let ty = e.payload["type"].as_str().unwrap_or("").to_owned();
+                let payload: serde_json::Value = serde_json::from_str(e.payload.get()).unwrap();
+                let ty = payload["type"].as_str().unwrap_or("").to_owned();
                 (e.event_id, e.processed, ty)
             })
             .collect()
     }
 
-    /// Processed events of the stored log, in order, against the fake's history.
+    /// Processed events of the stored log, in order, against the fake's history: the same
+    /// events, each stored exactly as the fake sent it (every field, unknown ones included).
     pub async fn assert_log_matches_fake(&self, session: &str) {
-        let ours: Vec<String> = self
-            .log(session)
+        let ours: Vec<serde_json::Value> = self
+            .store
+            .read_events(session, 0, 100_000)
             .await
+            .unwrap()
             .into_iter()
-            .filter(|(_, processed, _)| *processed)
-            .map(|(id, _, _)| id)
+            .filter(|(_, e)| e.processed)
+            .map(|(_, e)| serde_json::from_str(e.payload.get()).unwrap())
             .collect();
-        let theirs: Vec<String> = self
-            .fake
-            .session_events(session)
-            .into_iter()
-            .map(|e| e["id"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(ours, theirs, "stored log differs from the fake's history");
+        let theirs = self.fake.session_events(session);
+        let ids = |v: &[serde_json::Value]| -> Vec<String> {
+            v.iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            ids(&ours),
+            ids(&theirs),
+            "stored log differs from the fake's history"
+        );
+        assert_eq!(
+            ours, theirs,
+            "stored payloads differ from what the fake sent"
+        );
     }
 }
 
@@ -530,6 +542,57 @@ async fn an_assignment_runs_a_session_into_the_task_history() {
     assert!(text.contains("Fix the login page"), "{text}");
     assert!(run.launch.outbox.is_empty());
     assert_eq!(run.card.usage.input_tokens, 100);
+}
+
+#[tokio::test]
+async fn the_log_keeps_each_event_exactly_as_received_unknown_fields_and_types_included() {
+    let h = H::new().await;
+    h.fake.set_default_script(Script::new(vec![
+        Step::Event {
+            event: json!({
+                "type": "agent.message",
+                "content": [{"type": "text", "text": "from the future", "future_block_field": 1}],
+                "future_field": {"nested": [1, 2.5, null, "x"]},
+            }),
+        },
+        Step::Event {
+            event: json!({"type": "agent.brand_new_kind", "payload": {"a": "b"}}),
+        },
+        Step::message("done"),
+    ]));
+    let l = h.launcher(LauncherConfig::default());
+    let card = started(&l.on_assigned(h.assign("raw-1", "T-1")).await.unwrap());
+    let run = h.wait_state(&card, SessionState::Idle).await;
+    let session = h.remote_session(&run);
+    // Field for field what the fake sent, including what this crate does not model.
+    h.assert_log_matches_fake(&session).await;
+    let stored: Vec<Value> = h
+        .store
+        .read_events(&session, 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| serde_json::from_str(e.payload.get()).unwrap())
+        .collect();
+    let future = stored
+        .iter()
+        .find(|e| e["type"] == "agent.message" && text_of(e) == "from the future")
+        .unwrap();
+    assert_eq!(future["future_field"]["nested"][1], 2.5);
+    assert_eq!(future["content"][0]["future_block_field"], 1);
+    let unknown = stored
+        .iter()
+        .find(|e| e["type"] == "agent.brand_new_kind")
+        .unwrap();
+    assert_eq!(unknown["payload"]["a"], "b");
+    // The known message is still mapped into the history.
+    assert!(
+        h.activities(&card)
+            .iter()
+            .any(|a| a.text == "from the future"),
+        "{:?}",
+        kinds(&h.activities(&card))
+    );
 }
 
 // ---- 1. One session per trigger -------------------------------------------------------------

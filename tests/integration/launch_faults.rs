@@ -863,7 +863,7 @@ async fn assert_cursor_within_accepted(
         if seq > run.launch.delivered {
             break;
         }
-        let Ok(event) = serde_json::from_value(ev.payload) else {
+        let Ok(event) = serde_json::from_str(ev.payload.get()) else {
             continue;
         };
         for a in mapper.push(&event) {

@@ -112,7 +112,10 @@ fn ev(id: &str, processed: bool) -> LogEvent {
     LogEvent {
         event_id: id.to_owned(),
         processed,
-        payload: json!({ "id": id, "type": "agent.message", "processed": processed }),
+        payload: serde_json::value::to_raw_value(
+            &json!({ "id": id, "type": "agent.message", "processed": processed }),
+        )
+        .unwrap(),
     }
 }
 

@@ -4,6 +4,7 @@
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
 
 use crate::api::client::{Client, ItemStream, Request};
 use crate::api::error::Result;
@@ -11,7 +12,8 @@ use crate::api::follow::{FollowEvent, FollowOptions, FollowSource, follow_source
 use crate::api::retry::RequestKind;
 use crate::api::sse::EventStream;
 use crate::api::types::events::{
-    EventParam, ListEvents, SendEvents, SendEventsResponse, SessionEvent, StreamEvent, StreamParams,
+    EventParam, ListEvents, Received, SendEvents, SendEventsResponse, SessionEvent, StreamEvent,
+    StreamParams,
 };
 use crate::api::types::sessions::{
     AddFileResource, ListResources, ListSessions, ListThreadEvents, ListThreads,
@@ -176,15 +178,7 @@ impl SessionEvents {
         options: FollowOptions,
         already_seen: impl IntoIterator<Item = (String, bool)>,
     ) -> ItemStream<StreamEvent> {
-        follow_source(
-            SessionSource {
-                events: self.clone(),
-                params,
-                opened: None,
-            },
-            options,
-            already_seen,
-        )
+        self.source(params, None, options, already_seen)
     }
 
     /// Like [`follow_from`](Self::follow_from), notifying `opened` each time the live stream
@@ -197,11 +191,35 @@ impl SessionEvents {
         already_seen: impl IntoIterator<Item = (String, bool)>,
         opened: std::sync::Arc<tokio::sync::Notify>,
     ) -> ItemStream<StreamEvent> {
+        self.source(params, Some(opened), options, already_seen)
+    }
+
+    /// Like [`follow_notifying`](Self::follow_notifying), yielding each event with the exact
+    /// JSON text it arrived as ([`Received`]) — what a durable log stores, without
+    /// re-serialising the typed event. `opened` is optional.
+    pub fn follow_received(
+        &self,
+        params: StreamParams,
+        options: FollowOptions,
+        already_seen: impl IntoIterator<Item = (String, bool)>,
+        opened: Option<std::sync::Arc<tokio::sync::Notify>>,
+    ) -> ItemStream<Received<StreamEvent>> {
+        self.source(params, opened, options, already_seen)
+    }
+
+    fn source<E: SourceItem>(
+        &self,
+        params: StreamParams,
+        opened: Option<std::sync::Arc<tokio::sync::Notify>>,
+        options: FollowOptions,
+        already_seen: impl IntoIterator<Item = (String, bool)>,
+    ) -> ItemStream<E> {
         follow_source(
-            SessionSource {
+            SessionSource::<E> {
                 events: self.clone(),
                 params,
-                opened: Some(opened),
+                opened,
+                item: std::marker::PhantomData,
             },
             options,
             already_seen,
@@ -221,16 +239,58 @@ impl FollowEvent for StreamEvent {
     }
 }
 
-struct SessionSource {
+impl FollowEvent for Received<StreamEvent> {
+    fn sighting(&self) -> Option<(&str, bool)> {
+        self.event.sighting()
+    }
+    fn ends_stream(&self) -> bool {
+        self.event.ends_stream()
+    }
+    fn processed_at(&self) -> Option<crate::api::types::Timestamp> {
+        FollowEvent::processed_at(&self.event)
+    }
+}
+
+/// What a session's `follow` can yield: decoded from a live frame, or made from an item of
+/// the history.
+trait SourceItem: DeserializeOwned + FollowEvent + Send + 'static {
+    /// The history's item type.
+    type History: DeserializeOwned + Send + 'static;
+    fn from_history(item: Self::History) -> Self;
+}
+
+impl SourceItem for StreamEvent {
+    type History = SessionEvent;
+    fn from_history(item: SessionEvent) -> Self {
+        item.into()
+    }
+}
+
+impl SourceItem for Received<StreamEvent> {
+    type History = Received<SessionEvent>;
+    fn from_history(item: Received<SessionEvent>) -> Self {
+        item.into()
+    }
+}
+
+struct SessionSource<E> {
     events: SessionEvents,
     params: StreamParams,
     opened: Option<std::sync::Arc<tokio::sync::Notify>>,
+    item: std::marker::PhantomData<fn() -> E>,
 }
 
-impl FollowSource<StreamEvent> for SessionSource {
-    fn open(&self) -> BoxFuture<'_, Result<BoxStream<'static, Result<StreamEvent>>>> {
+impl<E: SourceItem> FollowSource<E> for SessionSource<E> {
+    fn open(&self) -> BoxFuture<'_, Result<BoxStream<'static, Result<E>>>> {
         Box::pin(async move {
-            let stream = self.events.stream(&self.params).await?;
+            let stream = self
+                .events
+                .client
+                .sse::<E>(
+                    Request::get(format!("{}/stream", self.events.path()))
+                        .query(self.params.to_query()),
+                )
+                .await?;
             if let Some(opened) = &self.opened {
                 opened.notify_one();
             }
@@ -241,13 +301,17 @@ impl FollowSource<StreamEvent> for SessionSource {
     fn history(
         &self,
         since: Option<crate::api::types::Timestamp>,
-    ) -> BoxStream<'static, Result<StreamEvent>> {
+    ) -> BoxStream<'static, Result<E>> {
         let mut params = ListEvents {
             order: Some(Order::Asc),
             ..ListEvents::default()
         };
         params.created_at.gte = since;
-        self.events.list(&params).map_ok(StreamEvent::from).boxed()
+        self.events
+            .client
+            .paginate::<E::History>(Request::get(self.events.path()).query(params.to_query()))
+            .map_ok(E::from_history)
+            .boxed()
     }
 }
 

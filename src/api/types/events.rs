@@ -1718,3 +1718,81 @@ impl StreamParams {
             .collect()
     }
 }
+
+/// A decoded event together with the exact JSON text it arrived as (a live SSE frame's data,
+/// or one element of a history page).
+///
+/// What a durable log should keep: the text as received carries every field, including ones
+/// this crate does not model, and storing it costs no re-serialisation. Decoding reads the
+/// text twice — once to capture it, once into `T` — which is cheaper than serialising `T`
+/// back. Decoding from a [`Value`] works too, but then the text is that value re-serialised.
+#[derive(Clone, Debug)]
+pub struct Received<T> {
+    /// The decoded event.
+    pub event: T,
+    /// The JSON text as received.
+    pub json: Box<serde_json::value::RawValue>,
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Received<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        let event = serde_json::from_str(json.get()).map_err(serde::de::Error::custom)?;
+        Ok(Self { event, json })
+    }
+}
+
+impl From<Received<SessionEvent>> for Received<StreamEvent> {
+    fn from(r: Received<SessionEvent>) -> Self {
+        Self {
+            event: r.event.into(),
+            json: r.json,
+        }
+    }
+}
+
+impl Received<StreamEvent> {
+    /// The persisted event, with its text (`None` for stream-only previews).
+    pub fn into_session_event(self) -> Option<Received<SessionEvent>> {
+        let json = self.json;
+        self.event
+            .into_session_event()
+            .map(|event| Received { event, json })
+    }
+}
+
+#[cfg(test)]
+mod received_tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_text_as_received_and_decodes_the_event() {
+        // Unknown fields and the original spacing survive in the text.
+        let text = r#"{"type":"agent.message","id":"sevt_1","content":[{"type":"text","text":"hi"}],"processed_at":"2026-03-15T10:00:03Z", "future_field": {"x": 1}}"#;
+        let r: Received<StreamEvent> = serde_json::from_str(text).unwrap();
+        assert_eq!(r.json.get(), text);
+        assert_eq!(r.event.raw_id(), Some("sevt_1"));
+        assert!(matches!(r.event, StreamEvent::AgentMessage(_)));
+        let page: crate::api::types::common::CursorPage<Received<SessionEvent>> =
+            serde_json::from_slice(format!(r#"{{"data":[{text}],"next_page":null}}"#).as_bytes())
+                .unwrap();
+        let r: Received<StreamEvent> = page.data.into_iter().next().unwrap().into();
+        assert_eq!(r.json.get(), text);
+        assert!(r.into_session_event().is_some());
+    }
+
+    #[test]
+    fn a_bad_event_inside_valid_json_is_an_error() {
+        let err =
+            serde_json::from_str::<Received<StreamEvent>>(r#"{"type":"agent.message","id":7}"#);
+        assert!(err.is_err());
+        // From a Value, the "text" is the value serialised.
+        let r: Received<StreamEvent> =
+            serde_json::from_value(serde_json::json!({"type": "x.y", "id": "sevt_9"})).unwrap();
+        assert_eq!(r.event.raw_id(), Some("sevt_9"));
+        assert_eq!(
+            serde_json::from_str::<Value>(r.json.get()).unwrap(),
+            serde_json::json!({"type": "x.y", "id": "sevt_9"})
+        );
+    }
+}
