@@ -54,7 +54,6 @@ use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -2007,7 +2006,10 @@ impl Inner {
         let mut renew =
             tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
         let mut waiting_open = true;
-        let mut sending: Option<BoxFuture<'static, Result<()>>> = None;
+        // The first message's flush runs as its own task: a store write it has begun (e.g. a
+        // SQLite transaction holding the store's one writer connection) must make progress
+        // while this loop awaits the store for a batch, or the two wait on each other.
+        let mut sending: Option<Spawned<Result<()>>> = None;
         loop {
             let opened = Arc::new(Notify::new());
             let mut stream = client.sessions().events(&session).follow_received(
@@ -2057,11 +2059,11 @@ impl Inner {
                         let me = self.clone();
                         let k = key.clone();
                         let c = client.clone();
-                        sending = Some(Box::pin(async move { me.flush_outbox(&k, Some(&c)).await }));
+                        sending = Some(Spawned::spawn(async move { me.flush_outbox(&k, Some(&c)).await }));
                     }
                     result = async {
                         match sending.as_mut() {
-                            Some(f) => f.await,
+                            Some(f) => f.join().await,
                             None => std::future::pending().await,
                         }
                     }, if sending.is_some() => {
@@ -2476,6 +2478,33 @@ impl Inner {
                 Ok(true)
             }
         }
+    }
+}
+
+/// A spawned task that is aborted when this handle is dropped, so it never outlives the
+/// drive that started it (a stop, a shutdown or an error ends both).
+struct Spawned<T>(tokio::task::JoinHandle<T>);
+
+impl<T: Send + 'static> Spawned<T> {
+    fn spawn(future: impl Future<Output = T> + Send + 'static) -> Self {
+        Self(tokio::spawn(future))
+    }
+
+    /// Waits for the task's output; a panic in the task is resumed here, as if the future
+    /// had been awaited in place.
+    async fn join(&mut self) -> T {
+        match (&mut self.0).await {
+            Ok(out) => out,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only `Drop` aborts the task, and then nobody awaits it.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -19,7 +19,7 @@ use claude_agents::launch::{
 use claude_agents::reconcile::{Reconciler, ReconcilerConfig};
 use claude_agents::store::{
     AppendOutcome, Collection, DeliveryKind, Expected, LogEvent, MemorySecretStore, MemorySink,
-    MemoryStore, RecordKey, RecordStore, Revision, Store, Versioned,
+    MemoryStore, RecordKey, RecordStore, Revision, Store, StoreError, Versioned,
 };
 use claude_agents::testkit::script::{Permission, RetryStatus, Script, Step};
 use claude_agents::testkit::{ErrorBurst, FakeApi, RequestMatch};
@@ -378,6 +378,91 @@ impl H {
     }
 }
 
+/// A [`MemoryStore`] with one writer, like `SqliteStore`'s single writer connection: every
+/// write holds a lock across an await point (the transaction in flight), and waiting for the
+/// lock gives up after a timeout (like the writer pool's acquire timeout).
+pub struct OneWriterStore {
+    inner: Arc<MemoryStore>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+impl OneWriterStore {
+    pub fn new(inner: Arc<MemoryStore>) -> Self {
+        Self {
+            inner,
+            writer: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    async fn write<T>(
+        &self,
+        op: impl std::future::Future<Output = claude_agents::store::Result<T>>,
+    ) -> claude_agents::store::Result<T> {
+        let Ok(_guard) = tokio::time::timeout(Duration::from_secs(2), self.writer.lock()).await
+        else {
+            return Err(StoreError::backend(
+                "one-writer store",
+                std::io::Error::other("timed out waiting for the writer"),
+            ));
+        };
+        // The transaction is in flight (a slow disk): others wait for the writer meanwhile.
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        op.await
+    }
+}
+
+#[async_trait]
+impl Store for OneWriterStore {
+    async fn get(
+        &self,
+        collection: Collection,
+        key: &str,
+    ) -> claude_agents::store::Result<Option<Versioned>> {
+        self.inner.get(collection, key).await
+    }
+    async fn put(
+        &self,
+        collection: Collection,
+        key: &str,
+        value: Value,
+        expected: Expected,
+    ) -> claude_agents::store::Result<Revision> {
+        self.write(self.inner.put(collection, key, value, expected))
+            .await
+    }
+    async fn delete(
+        &self,
+        collection: Collection,
+        key: &str,
+        expected: Expected,
+    ) -> claude_agents::store::Result<()> {
+        self.write(self.inner.delete(collection, key, expected))
+            .await
+    }
+    async fn list(
+        &self,
+        collection: Collection,
+        prefix: &str,
+    ) -> claude_agents::store::Result<Vec<(String, Versioned)>> {
+        self.inner.list(collection, prefix).await
+    }
+    async fn append_events(
+        &self,
+        session: &str,
+        events: &[LogEvent],
+    ) -> claude_agents::store::Result<AppendOutcome> {
+        self.write(self.inner.append_events(session, events)).await
+    }
+    async fn read_events(
+        &self,
+        session: &str,
+        after: u64,
+        limit: usize,
+    ) -> claude_agents::store::Result<Vec<(u64, LogEvent)>> {
+        self.inner.read_events(session, after, limit).await
+    }
+}
+
 /// A [`MemoryStore`] that yields to the scheduler before every operation, so concurrent
 /// launcher calls interleave between their store reads and writes (as they would over a
 /// networked database) instead of running each to completion. Optionally, creating a card
@@ -593,6 +678,39 @@ async fn the_log_keeps_each_event_exactly_as_received_unknown_fields_and_types_i
         "{:?}",
         kinds(&h.activities(&card))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_over_a_store_with_one_writer_all_run_without_waiting_on_each_other() {
+    // The first message's flush writes the card while the pump appends the first events;
+    // over a store with one writer (SQLite), a flush that is not polled while the pump waits
+    // for the writer would hold it forever.
+    let h = H::new().await;
+    // Events trickle in while the first message's flush writes the card.
+    let mut steps = vec![Step::ModelRequestStart];
+    steps.extend((0..30).map(|i| Step::message(format!("step {i}"))));
+    steps.push(Step::ModelRequestEnd {
+        usage: Default::default(),
+        is_error: false,
+    });
+    h.fake
+        .set_default_script(Script::new(steps).with_delay(Duration::from_millis(1)));
+    let l = h.launcher_on(
+        Arc::new(OneWriterStore::new(h.store.clone())),
+        LauncherConfig::default(),
+    );
+    let mut cards = Vec::new();
+    for i in 0..8 {
+        let out = l
+            .on_assigned(h.assign(&format!("one-writer-{i}"), &format!("T-{i}")))
+            .await
+            .unwrap();
+        cards.push(started(&out));
+    }
+    for card in &cards {
+        let run = h.wait_state(card, SessionState::Idle).await;
+        h.assert_log_matches_fake(&h.remote_session(&run)).await;
+    }
 }
 
 // ---- 1. One session per trigger -------------------------------------------------------------
