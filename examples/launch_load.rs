@@ -3,9 +3,11 @@
 //! baseline that does the same API work without the launcher.
 //!
 //! ```sh
-//! cargo run --release --example launch_load --features testkit -- \
+//! cargo run --release --example launch_load --features testkit,sqlite -- \
 //!     [--sessions 1000] [--tool-calls 16] [--repeat 3] [--in-process]
 //! ```
+//!
+//! (Without the `sqlite` feature the `launcher-sqlite` phase is left out.)
 //!
 //! Every phase runs in its own child process (this binary with `--phase NAME`), so its CPU time
 //! and peak RSS are its own, and talks over loopback HTTP to the testkit fake API, which runs
@@ -23,20 +25,26 @@
 //! * `baseline`: per session, the API work the launcher does on its start path and pump — run
 //!   vault create, session create, the lossless `follow` (stream open + history backfill), the
 //!   first message (sent once the stream is open; the text the launcher composes) — and a
-//!   reader that decodes every event until the turn ends. No store, no sink.
+//!   reader that decodes every event until the turn ends. No store, no sink. Its streams stay
+//!   open until every session is done, as the launcher's do (it goes on following idle
+//!   sessions for follow-ups): an open HTTP/1.1 stream keeps its read buffer, which grew with
+//!   the turn's burst of events.
 //! * `launcher`: `Launcher::on_assigned` for every session at once
 //!   (`max_concurrent_per_agent` = sessions) over a `MemoryStore` (wrapped to count its
 //!   operations) and a sink that only counts; done when every card is idle. Checks that every
 //!   session's log holds its events and that no card failed.
 //! * `launcher-idlog`: the same, but the store's log keeps only event ids (what dedupe needs),
 //!   not payloads — a profile of how much of the launcher phase is the `MemoryStore` holding
-//!   every event as a `serde_json::Value`.
+//!   every event's JSON text.
+//! * `launcher-sqlite`: the same as `launcher` over a `SqliteStore` on a fresh file (the log on
+//!   disk, as a deployment keeps it; the store's CPU is counted, its disk writes are not
+//!   waited for beyond `synchronous = NORMAL`).
 //!
 //! The launcher's own CPU per event is, per round, (launcher CPU − baseline CPU) / events.
 //!
 //! CPU time is the process CPU clock (`CLOCK_PROCESS_CPUTIME_ID`: all threads, nanosecond
-//! resolution; through the `cpu-time` crate); peak RSS is `VmHWM` of `/proc/self/status`. Linux only;
-//! elsewhere they print `n/a`. Needs about four file descriptors per session (`ulimit -n`).
+//! resolution; through the `cpu-time` crate); peak RSS is `VmHWM` of `/proc/self/status`
+//! (Linux only; elsewhere `n/a`). Needs about four file descriptors per session (`ulimit -n`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -135,14 +143,14 @@ struct Setup {
     /// The in-process fake, if the API is not another process.
     _fake: Option<FakeApi>,
     client: Client,
-    store: Arc<MemoryStore>,
+    store: Arc<dyn Store>,
     ws: WorkspaceId,
     agent: AgentSpecId,
 }
 
 /// Connects to the fake at `api` (a `--phase fake` process), or starts one in this process;
-/// then seeds a provider key record and a reconciled managed agent.
-async fn setup(api: Option<&str>) -> Setup {
+/// then seeds `store` with a provider key record and a reconciled managed agent.
+async fn setup(api: Option<&str>, store: Arc<dyn Store>) -> Setup {
     let (fake, client) = match api {
         Some(url) => {
             let client = Client::builder()
@@ -159,7 +167,6 @@ async fn setup(api: Option<&str>) -> Setup {
             (Some(fake), client)
         }
     };
-    let store = Arc::new(MemoryStore::new());
     let ws = WorkspaceId::from("ws_load");
     let agent = AgentSpecId::from("coder");
     let key = ProviderKey {
@@ -281,7 +288,12 @@ impl Measured {
 // ---- baseline: the same API work without the launcher --------------------------------------
 
 /// One session the plain way; returns the events read.
-async fn plain_session(client: Client, body: SessionCreate, text: String, n: usize) -> usize {
+async fn plain_session(
+    client: Client,
+    body: SessionCreate,
+    text: String,
+    n: usize,
+) -> (usize, claude_agents::api::ItemStream<StreamEvent>) {
     let vault = client
         .vaults()
         .create(
@@ -327,11 +339,12 @@ async fn plain_session(client: Client, body: SessionCreate, text: String, n: usi
         events
     };
     let ((), events) = tokio::join!(send, read);
-    events
+    // Kept open like the launcher's, which goes on following an idle session.
+    (events, stream)
 }
 
 async fn baseline(sessions: usize, api: Option<&str>) -> Measured {
-    let s = setup(api).await;
+    let s = setup(api, Arc::new(MemoryStore::new())).await;
     let status = s
         .store
         .load::<ReconcileStatus>(&ReconcileStatus::key_of(&s.ws, &s.agent))
@@ -381,11 +394,16 @@ async fn baseline(sessions: usize, api: Option<&str>) -> Measured {
         )));
     }
     let mut events = 0;
+    let mut open = Vec::with_capacity(sessions);
     for h in handles {
-        events += h.await.unwrap();
+        let (n, stream) = h.await.unwrap();
+        events += n;
+        open.push(stream);
     }
     let wall = start.elapsed();
     let cpu = cpu_time().zip(cpu0).map(|(b, a)| b - a);
+    let hwm_kib = status_kib("VmHWM");
+    drop(open);
     // The queued echo of the message is not seen when it falls into the backfill.
     assert!(
         (sessions * persisted_per_session()..=sessions * streamed_per_session()).contains(&events),
@@ -396,7 +414,7 @@ async fn baseline(sessions: usize, api: Option<&str>) -> Measured {
         events,
         wall,
         cpu,
-        hwm_kib: status_kib("VmHWM"),
+        hwm_kib,
     }
 }
 
@@ -404,7 +422,7 @@ async fn baseline(sessions: usize, api: Option<&str>) -> Measured {
 
 /// Counts store operations (a cheap profile of what the launcher writes per batch).
 struct CountingStore {
-    inner: MemoryStore,
+    inner: Arc<dyn Store>,
     keep_payloads: bool,
     gets: AtomicU64,
     puts: AtomicU64,
@@ -417,7 +435,7 @@ struct CountingStore {
 }
 
 impl CountingStore {
-    fn new(inner: MemoryStore, keep_payloads: bool) -> Self {
+    fn new(inner: Arc<dyn Store>, keep_payloads: bool) -> Self {
         Self {
             inner,
             keep_payloads,
@@ -552,15 +570,36 @@ impl TaskHost for NoopHost {
     }
 }
 
-/// With `keep_payloads` false the store's log keeps only event ids (what dedupe needs), to
-/// tell the log's share of memory and CPU from the launcher's.
-async fn launcher(sessions: usize, api: Option<&str>, keep_payloads: bool) -> Measured {
-    let s = setup(api).await;
-    // Move the seeded records into a counting store.
-    let store = Arc::new(CountingStore::new(
-        Arc::try_unwrap(s.store).ok().unwrap(),
-        keep_payloads,
-    ));
+/// Which store the launcher phase runs on.
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    /// `MemoryStore`, keeping every event's payload.
+    Memory,
+    /// `MemoryStore` whose log keeps only event ids (what dedupe needs), to tell the log's
+    /// share of memory and CPU from the launcher's.
+    MemoryIdLog,
+    /// `SqliteStore` on a fresh file in a temporary directory: the log on disk, as a
+    /// deployment keeps it.
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+}
+
+async fn launcher(sessions: usize, api: Option<&str>, backend: Backend) -> Measured {
+    let keep_payloads = backend != Backend::MemoryIdLog;
+    #[cfg(feature = "sqlite")]
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn Store> = match backend {
+        Backend::Memory | Backend::MemoryIdLog => Arc::new(MemoryStore::new()),
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => Arc::new(
+            claude_agents::store::SqliteStore::open(dir.path().join("load.db"))
+                .await
+                .unwrap(),
+        ),
+    };
+    // Counted from the start: the seeding is subtracted below.
+    let store = Arc::new(CountingStore::new(inner, keep_payloads));
+    let s = setup(api, store.clone()).await;
     let sink = Arc::new(CountingSink {
         activities: AtomicUsize::new(0),
         cards: AtomicUsize::new(0),
@@ -637,10 +676,11 @@ async fn launcher(sessions: usize, api: Option<&str>, keep_payloads: bool) -> Me
     let appends = store.appends.load(Ordering::Relaxed);
     let puts = store.puts.load(Ordering::Relaxed) - ops0.1;
     let gets = store.gets.load(Ordering::Relaxed) - ops0.0;
-    let label = if keep_payloads {
-        "launcher"
-    } else {
-        "launcher-idlog"
+    let label = match backend {
+        Backend::Memory => "launcher",
+        Backend::MemoryIdLog => "launcher-idlog",
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => "launcher-sqlite",
     };
     println!(
         "{label}: {sessions} triggers accepted in {:.0} ms; store: {appends} appends \
@@ -777,8 +817,10 @@ fn main() {
         let m = match phase.as_str() {
             "fake" => return rt.block_on(serve_fake()),
             "baseline" => rt.block_on(baseline(sessions, api)),
-            "launcher" => rt.block_on(launcher(sessions, api, true)),
-            "launcher-idlog" => rt.block_on(launcher(sessions, api, false)),
+            "launcher" => rt.block_on(launcher(sessions, api, Backend::Memory)),
+            "launcher-idlog" => rt.block_on(launcher(sessions, api, Backend::MemoryIdLog)),
+            #[cfg(feature = "sqlite")]
+            "launcher-sqlite" => rt.block_on(launcher(sessions, api, Backend::Sqlite)),
             other => panic!("unknown phase {other}"),
         };
         m.print(&phase);
@@ -797,11 +839,14 @@ fn main() {
     );
     let exe = std::env::current_exe().unwrap();
     // Rounds of the three phases, interleaved, so drift on a shared machine hits all alike.
-    let phases = ["baseline", "launcher", "launcher-idlog"];
+    let mut phases = vec!["baseline", "launcher", "launcher-idlog"];
+    if cfg!(feature = "sqlite") {
+        phases.push("launcher-sqlite");
+    }
     let mut results: BTreeMap<&str, Vec<BTreeMap<String, String>>> = BTreeMap::new();
     for round in 1..=repeat {
         println!("-- round {round}/{repeat}");
-        for phase in phases {
+        for &phase in &phases {
             let r = run_phase(&exe, sessions, phase, in_process);
             results.entry(phase).or_default().push(r);
         }
@@ -827,7 +872,7 @@ fn main() {
         format!("{lo:.2}..{hi:.2}")
     };
     println!("-- summary (medians over {repeat} round(s); ranges in brackets)");
-    for phase in phases {
+    for &phase in &phases {
         let events = median(series(phase, "events").unwrap());
         let cpu = series(phase, "cpu_ms");
         let rss = series(phase, "peak_rss_mib");
