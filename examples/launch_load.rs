@@ -890,7 +890,7 @@ fn main() {
                 .map_or("n/a".to_owned(), |v| format!("{:.2}", median(v))),
         );
     }
-    for phase in ["launcher", "launcher-idlog"] {
+    for &phase in phases.iter().filter(|p| **p != "baseline") {
         // Per round: this phase's CPU minus the baseline's of the same round, per event.
         let own: Option<Vec<f64>> = series(phase, "cpu_ms")
             .zip(series("baseline", "cpu_ms"))
