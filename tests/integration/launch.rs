@@ -96,7 +96,7 @@ pub fn provider_key() -> ProviderKey {
 
 pub struct H {
     pub fake: FakeApi,
-    pub store: Arc<MemoryStore>,
+    pub store: Arc<dyn Store>,
     pub sink: Arc<MemorySink>,
     pub host: Arc<TestHost>,
     pub ws: WorkspaceId,
@@ -108,7 +108,7 @@ impl H {
         Self::with_store(Arc::new(MemoryStore::new())).await
     }
 
-    pub async fn with_store(store: Arc<MemoryStore>) -> Self {
+    pub async fn with_store(store: Arc<dyn Store>) -> Self {
         let h = Self {
             fake: FakeApi::start().await.unwrap(),
             store,
@@ -382,12 +382,12 @@ impl H {
 /// write holds a lock across an await point (the transaction in flight), and waiting for the
 /// lock gives up after a timeout (like the writer pool's acquire timeout).
 pub struct OneWriterStore {
-    inner: Arc<MemoryStore>,
+    inner: Arc<dyn Store>,
     writer: tokio::sync::Mutex<()>,
 }
 
 impl OneWriterStore {
-    pub fn new(inner: Arc<MemoryStore>) -> Self {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
         Self {
             inner,
             writer: tokio::sync::Mutex::new(()),
@@ -467,14 +467,14 @@ impl Store for OneWriterStore {
 /// launcher calls interleave between their store reads and writes (as they would over a
 /// networked database) instead of running each to completion. Optionally, creating a card
 /// (a session-card write expecting no record) is slow.
-pub struct YieldStore(pub Arc<MemoryStore>, pub Duration);
+pub struct YieldStore(pub Arc<dyn Store>, pub Duration);
 
 impl YieldStore {
-    pub fn new(store: Arc<MemoryStore>) -> Self {
+    pub fn new(store: Arc<dyn Store>) -> Self {
         Self(store, Duration::ZERO)
     }
 
-    pub fn slow_card_create(store: Arc<MemoryStore>, delay: Duration) -> Self {
+    pub fn slow_card_create(store: Arc<dyn Store>, delay: Duration) -> Self {
         Self(store, delay)
     }
 }
@@ -541,7 +541,7 @@ impl Store for YieldStore {
     }
 }
 
-fn started(out: &TriggerOutcome) -> SessionCardId {
+pub fn started(out: &TriggerOutcome) -> SessionCardId {
     match out {
         TriggerOutcome::Started { card } => card.clone(),
         other => panic!("expected Started, got {other:?}"),

@@ -17,8 +17,7 @@ use claude_agents::launch::{
     ActivityMapper, Launcher, LauncherConfig, SessionRun, Stage, TriggerOutcome,
 };
 use claude_agents::store::{
-    DeliveryKind, EventSink, Expected, MemoryStore, RecordKey, RecordStore, SinkDelivery, Store,
-    StoreError,
+    DeliveryKind, EventSink, Expected, RecordKey, RecordStore, SinkDelivery, Store, StoreError,
 };
 use claude_agents::testkit::script::{Permission, Step};
 use claude_agents::testkit::{ErrorBurst, Injected, RequestMatch, Script, StreamFault};
@@ -838,7 +837,7 @@ async fn a_crash_after_events_were_stored_but_not_delivered_then_resume_delivers
         "{:#?}",
         h.activities(&card)
     );
-    assert_cursor_within_accepted(&h.store, &before, &sink.accepted()).await;
+    assert_cursor_within_accepted(h.store.as_ref(), &before, &sink.accepted()).await;
     let _l2 = restart(&l1, launcher_with(&h, sink, config())).await;
     assert_one_clean_start(&h, &card).await;
 }
@@ -850,7 +849,7 @@ async fn a_crash_after_events_were_stored_but_not_delivered_then_resume_delivers
 /// The activities of the stored log up to `run.launch.delivered`, replayed through a fresh
 /// mapper (the launcher's keys), must all be among the keys the sink accepted.
 async fn assert_cursor_within_accepted(
-    store: &MemoryStore,
+    store: &dyn Store,
     run: &SessionRun,
     accepted: &BTreeSet<String>,
 ) {
@@ -906,7 +905,7 @@ async fn a_failing_sink_gets_everything_once_and_the_cursor_never_runs_ahead() {
                     .unwrap();
                 // The sink only grows: reading it after the card is conservative.
                 let accepted = sink.accepted();
-                assert_cursor_within_accepted(&store, &run, &accepted).await;
+                assert_cursor_within_accepted(store.as_ref(), &run, &accepted).await;
                 checks.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
@@ -956,7 +955,7 @@ async fn a_failing_sink_gets_everything_once_and_the_cursor_never_runs_ahead() {
     .await;
     l1.shutdown();
     let crashed = h.run(&card).await;
-    assert_cursor_within_accepted(&h.store, &crashed, &sink.accepted()).await;
+    assert_cursor_within_accepted(h.store.as_ref(), &crashed, &sink.accepted()).await;
     assert!(h.activities(&card).len() < 3 * DEFAULT_TURN.len());
     sink.refuse.store(false, Ordering::SeqCst);
     let _l2 = restart(&l1, launcher_with(&h, sink.clone(), cfg)).await;

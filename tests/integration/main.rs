@@ -21,6 +21,8 @@ mod launch;
 mod launch_bridge;
 #[cfg(feature = "testkit")]
 mod launch_faults;
+#[cfg(all(feature = "sqlite", feature = "testkit"))]
+mod launch_sqlite;
 #[cfg(feature = "testkit")]
 mod reconcile;
 #[cfg(feature = "testkit")]
