@@ -553,6 +553,18 @@ fn text_of(event: &Value) -> &str {
     event["content"][0]["text"].as_str().unwrap_or("")
 }
 
+/// A turn of `messages` agent messages (`step 0`, `step 1`, …), one step per millisecond:
+/// events trickle in while the launcher writes.
+pub fn trickle(messages: usize) -> Script {
+    let mut steps = vec![Step::ModelRequestStart, Step::Thinking];
+    steps.extend((0..messages).map(|i| Step::message(format!("step {i}"))));
+    steps.push(Step::ModelRequestEnd {
+        usage: Default::default(),
+        is_error: false,
+    });
+    Script::new(steps).with_delay(Duration::from_millis(1))
+}
+
 /// A launcher configuration with `f` applied (the struct is non-exhaustive).
 fn config(f: impl FnOnce(&mut LauncherConfig)) -> LauncherConfig {
     let mut c = LauncherConfig::default();
@@ -687,14 +699,7 @@ async fn sessions_over_a_store_with_one_writer_all_run_without_waiting_on_each_o
     // for the writer would hold it forever.
     let h = H::new().await;
     // Events trickle in while the first message's flush writes the card.
-    let mut steps = vec![Step::ModelRequestStart];
-    steps.extend((0..30).map(|i| Step::message(format!("step {i}"))));
-    steps.push(Step::ModelRequestEnd {
-        usage: Default::default(),
-        is_error: false,
-    });
-    h.fake
-        .set_default_script(Script::new(steps).with_delay(Duration::from_millis(1)));
+    h.fake.set_default_script(trickle(30));
     let l = h.launcher_on(
         Arc::new(OneWriterStore::new(h.store.clone())),
         LauncherConfig::default(),

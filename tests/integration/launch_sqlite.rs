@@ -2,14 +2,12 @@
 //! transactions and a file, under concurrent sessions.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use claude_agents::domain::SessionState;
 use claude_agents::launch::LauncherConfig;
 use claude_agents::store::{DeliveryKind, SqliteStore, Store};
-use claude_agents::testkit::script::{Script, Step};
 
-use crate::launch::H;
+use crate::launch::{H, started, trickle};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_sessions_over_sqlite_all_run_and_store_what_the_fake_sent() {
@@ -21,14 +19,7 @@ async fn concurrent_sessions_over_sqlite_all_run_and_store_what_the_fake_sent() 
     );
     let h = H::with_store(store).await;
     // Events trickle in while first messages are flushed and other sessions write.
-    let mut steps = vec![Step::ModelRequestStart, Step::Thinking];
-    steps.extend((0..12).map(|i| Step::message(format!("step {i}"))));
-    steps.push(Step::ModelRequestEnd {
-        usage: Default::default(),
-        is_error: false,
-    });
-    h.fake
-        .set_default_script(Script::new(steps).with_delay(Duration::from_millis(1)));
+    h.fake.set_default_script(trickle(12));
     let mut config = LauncherConfig::default();
     config.max_concurrent_per_agent = 16;
     let l = h.launcher(config);
@@ -38,7 +29,7 @@ async fn concurrent_sessions_over_sqlite_all_run_and_store_what_the_fake_sent() 
             .on_assigned(h.assign(&format!("sqlite-{i}"), &format!("T-{i}")))
             .await
             .unwrap();
-        cards.push(crate::launch::started(&out));
+        cards.push(started(&out));
     }
     for card in &cards {
         let run = h.wait_state(card, SessionState::Idle).await;
