@@ -829,54 +829,7 @@ impl Launcher {
         card: &SessionCardId,
         by: Option<&str>,
     ) -> Result<SessionCard> {
-        let inner = &self.inner;
-        let key = RecordKey::of(workspace, card);
-        let Some((run, _)) = inner.store.load::<SessionRun>(&key).await? else {
-            return Err(LauncherError::UnknownCard {
-                workspace: workspace.clone(),
-                card: card.clone(),
-            });
-        };
-        if run.card.state.is_terminal() {
-            return Ok(run.card);
-        }
-        if let Some(session) = &run.card.remote_session {
-            let client = inner.client(&run).await?;
-            let sent = client
-                .sessions()
-                .events(&SessionId::from(session.as_str()))
-                .send(vec![EventParam::interrupt()])
-                .await;
-            if let Err(e) = sent {
-                // A session that no longer exists or already ended cannot be interrupted; it
-                // is stopped all the same.
-                if !matches!(e.status(), Some(404 | 400 | 409)) {
-                    return Err(LauncherError::Api {
-                        step: "send interrupt",
-                        source: e,
-                    });
-                }
-            }
-        }
-        if let Some(task) = lock(&inner.sched).live.remove(key.as_str()) {
-            task.stop.notify_one();
-        }
-        let who = by.map(|b| format!(" by {b}")).unwrap_or_default();
-        let ended = inner
-            .finish(
-                &key,
-                SessionState::Stopped,
-                "stopped",
-                format!("Stopped{who}."),
-                ActivityKind::StatusChange {
-                    to: SessionState::Stopped,
-                },
-            )
-            .await?;
-        ended.ok_or_else(|| LauncherError::UnknownCard {
-            workspace: workspace.clone(),
-            card: card.clone(),
-        })
+        self.end_card(workspace, card, Ending::Stop { by }).await
     }
 
     /// Marks an idle card `completed` (the host closed the task, or accepted the result):
@@ -885,11 +838,22 @@ impl Launcher {
     ///
     /// # Errors
     /// Unknown card; [`LauncherError::Working`] while the session works or awaits input;
-    /// the API refusing the archive.
+    /// the API refusing the archive (the card then stays idle and followed).
     pub async fn complete(
         &self,
         workspace: &WorkspaceId,
         card: &SessionCardId,
+    ) -> Result<SessionCard> {
+        self.end_card(workspace, card, Ending::Complete).await
+    }
+
+    /// What [`stop`](Self::stop) and [`complete`](Self::complete) share: load the card
+    /// (returned unchanged once ended), tell the API, let the live drive go, record the end.
+    async fn end_card(
+        &self,
+        workspace: &WorkspaceId,
+        card: &SessionCardId,
+        ending: Ending<'_>,
     ) -> Result<SessionCard> {
         let inner = &self.inner;
         let key = RecordKey::of(workspace, card);
@@ -903,41 +867,79 @@ impl Launcher {
         if run.card.state.is_terminal() {
             return Ok(run.card);
         }
-        if run.card.state != SessionState::Idle {
+        if matches!(ending, Ending::Complete) && run.card.state != SessionState::Idle {
             return Err(LauncherError::Working {
                 card: card.clone(),
                 state: run.card.state,
             });
         }
-        if let Some(session) = &run.card.remote_session {
-            let client = inner.client(&run).await?;
-            match client
-                .sessions()
-                .archive(&SessionId::from(session.as_str()))
-                .await
+        // Completing: let the live drive go first. Archiving terminates the session, and a
+        // drive still pumping would end the card `stopped` on that event before this call
+        // records `completed`. (A stop lets it go after the interrupt: an interrupted session
+        // only goes idle.)
+        let client = match &run.card.remote_session {
+            Some(_) => Some(inner.client(&run).await?),
+            None => None,
+        };
+        let mut let_go = false;
+        if matches!(ending, Ending::Complete)
+            && let Some(task) = lock(&inner.sched).live.remove(key.as_str())
+        {
+            task.stop.notify_one();
+            let_go = true;
+        }
+        if let (Some(session), Some(client)) = (&run.card.remote_session, client) {
+            let session = SessionId::from(session.as_str());
+            // A session that no longer exists or already ended cannot be interrupted or
+            // archived; the card ends all the same.
+            let (step, result, gone): (_, api::Result<()>, &[u16]) = match ending {
+                Ending::Stop { .. } => (
+                    "send interrupt",
+                    client
+                        .sessions()
+                        .events(&session)
+                        .send(vec![EventParam::interrupt()])
+                        .await
+                        .map(drop),
+                    &[404, 400, 409],
+                ),
+                Ending::Complete => (
+                    "archive session",
+                    client.sessions().archive(&session).await.map(drop),
+                    &[404, 409],
+                ),
+            };
+            if let Err(e) = result
+                && !e.status().is_some_and(|s| gone.contains(&s))
             {
-                Ok(_) => {}
-                Err(e) if matches!(e.status(), Some(404 | 409)) => {}
-                Err(e) => {
-                    return Err(LauncherError::Api {
-                        step: "archive session",
-                        source: e,
-                    });
+                if let_go {
+                    // The card stays live: drive it again.
+                    self.admit(key, &run.card, None);
                 }
+                return Err(LauncherError::Api { step, source: e });
             }
         }
         if let Some(task) = lock(&inner.sched).live.remove(key.as_str()) {
             task.stop.notify_one();
         }
-        inner
-            .finish(
-                &key,
+        let (state, reason, text) = match ending {
+            Ending::Stop { by } => {
+                let who = by.map(|b| format!(" by {b}")).unwrap_or_default();
+                (SessionState::Stopped, "stopped", format!("Stopped{who}."))
+            }
+            Ending::Complete => (
                 SessionState::Completed,
                 "completed",
                 "Completed.".to_owned(),
-                ActivityKind::StatusChange {
-                    to: SessionState::Completed,
-                },
+            ),
+        };
+        inner
+            .finish(
+                &key,
+                state,
+                reason,
+                text,
+                ActivityKind::StatusChange { to: state },
             )
             .await?
             .ok_or_else(unknown)
@@ -1047,6 +1049,7 @@ fn spawn_drive(inner: &Arc<Inner>, sched: &mut Sched, key: RecordKey, handoff: O
     let task_inner = inner.clone();
     let task_key = key.clone();
     let task_stop = stop.clone();
+    let own_stop = stop.clone();
     let handle = tokio::spawn(async move {
         let inner = task_inner;
         let result = inner
@@ -1056,8 +1059,16 @@ fn spawn_drive(inner: &Arc<Inner>, sched: &mut Sched, key: RecordKey, handoff: O
         if let Err(e) = result {
             tracing::warn!(card = task_key.as_str(), error = %e, "session drive ended with an error");
         }
+        // Only this drive's own entry: a drive started after this one was told to stop
+        // (e.g. re-admitted by a failed `complete`) keeps its entry.
         let mut sched = lock(&inner.sched);
-        sched.live.remove(task_key.as_str());
+        if sched
+            .live
+            .get(task_key.as_str())
+            .is_some_and(|t| Arc::ptr_eq(&t.stop, &own_stop))
+        {
+            sched.live.remove(task_key.as_str());
+        }
     });
     sched
         .live
@@ -2479,6 +2490,18 @@ impl Inner {
             }
         }
     }
+}
+
+/// How [`Launcher::end_card`] ends a card.
+#[derive(Clone, Copy)]
+enum Ending<'a> {
+    /// `stop`: interrupt the session; the card ends `stopped`.
+    Stop {
+        /// Who stopped it, for the activity.
+        by: Option<&'a str>,
+    },
+    /// `complete`: an idle card's session is archived; the card ends `completed`.
+    Complete,
 }
 
 /// A spawned task that is aborted when this handle is dropped, so it never outlives the

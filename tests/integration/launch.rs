@@ -14,7 +14,7 @@ use claude_agents::domain::{
 };
 use claude_agents::launch::{
     Approval, AssignTrigger, CommentTrigger, Handle, HostError, Launcher, LauncherConfig,
-    LiveIndex, SessionRun, Stage, TaskHost, TriggerOutcome,
+    LauncherError, LiveIndex, SessionRun, Stage, TaskHost, TriggerOutcome,
 };
 use claude_agents::reconcile::{Reconciler, ReconcilerConfig};
 use claude_agents::store::{
@@ -1389,6 +1389,89 @@ async fn stop_interrupts_the_session_and_ends_the_card() {
     let next_run = h.wait_state(&next, SessionState::Idle).await;
     assert_ne!(h.remote_session(&next_run), session);
     assert_eq!(h.fake.objects("session").len(), 2);
+}
+
+#[tokio::test]
+async fn complete_refuses_a_working_card_then_archives_an_idle_one_and_frees_the_task() {
+    let h = H::new().await;
+    h.fake.set_default_script(Script::new(vec![
+        Step::message("Working on it."),
+        Step::Pause { ms: 300 },
+        Step::message("Done."),
+    ]));
+    let l = h.launcher(LauncherConfig::default());
+    let card = started(&l.on_assigned(h.assign("assign-1", "T-1")).await.unwrap());
+    let run = h.wait_state(&card, SessionState::Running).await;
+    let session = h.remote_session(&run);
+    match l.complete(&h.ws, &card).await {
+        Err(LauncherError::Working { card: c, state }) => {
+            assert_eq!(c, card);
+            assert_eq!(state, SessionState::Running);
+        }
+        other => panic!("expected Working, got {other:?}"),
+    }
+    assert!(h.fake.object(&session).unwrap()["archived_at"].is_null());
+
+    h.wait_state(&card, SessionState::Idle).await;
+    let done = l.complete(&h.ws, &card).await.unwrap();
+    assert_eq!(done.state, SessionState::Completed);
+    assert!(done.finished_at.is_some());
+    assert!(!h.fake.object(&session).unwrap()["archived_at"].is_null());
+    let run = h.wait_cleaned(&card, "T-1").await;
+    assert_eq!(run.card, done);
+    let last = h.activities(&card).pop().unwrap();
+    assert_eq!(
+        last.kind,
+        ActivityKind::StatusChange {
+            to: SessionState::Completed
+        }
+    );
+    // Completing again changes nothing; the task is free for a new session.
+    assert_eq!(l.complete(&h.ws, &card).await.unwrap(), done);
+    assert!(matches!(
+        l.complete(&h.ws, &"card_nope".into()).await,
+        Err(LauncherError::UnknownCard { .. })
+    ));
+    h.fake.set_default_script(Script::default());
+    let next = started(&l.on_assigned(h.assign("assign-2", "T-1")).await.unwrap());
+    assert_ne!(next, card);
+}
+
+#[tokio::test]
+async fn a_complete_the_api_refuses_leaves_the_card_live_and_driven() {
+    let h = H::new().await;
+    let l = h.launcher(LauncherConfig::default());
+    let card = started(&l.on_assigned(h.assign("assign-1", "T-1")).await.unwrap());
+    let run = h.wait_state(&card, SessionState::Idle).await;
+    let session = h.remote_session(&run);
+    h.fake
+        .faults()
+        .error_burst(ErrorBurst::new(400, 1).matching(RequestMatch::new(
+            "POST",
+            format!("/v1/sessions/{session}/archive"),
+        )));
+    match l.complete(&h.ws, &card).await {
+        Err(LauncherError::Api { step, .. }) => assert_eq!(step, "archive session"),
+        other => panic!("expected the API error, got {other:?}"),
+    }
+    assert_eq!(h.run(&card).await.card.state, SessionState::Idle);
+    assert!(l.is_driving(&h.ws, &card));
+    // Still followed: a mention reaches the session and its turn streams in.
+    let out = l
+        .on_comment(h.comment("c-1", "T-1", "@coder one more thing"))
+        .await
+        .unwrap();
+    assert!(matches!(out, TriggerOutcome::FollowUp { .. }), "{out:?}");
+    h.wait_activities(&card, |a| {
+        a.iter()
+            .filter(|a| a.kind == ActivityKind::FinalResult)
+            .count()
+            == 2
+    })
+    .await;
+    h.wait_state(&card, SessionState::Idle).await;
+    let done = l.complete(&h.ws, &card).await.unwrap();
+    assert_eq!(done.state, SessionState::Completed);
 }
 
 #[tokio::test]
