@@ -881,12 +881,12 @@ impl Launcher {
             Some(_) => Some(inner.client(&run).await?),
             None => None,
         };
-        let mut let_go = false;
-        if matches!(ending, Ending::Complete)
-            && let Some(task) = lock(&inner.sched).live.remove(key.as_str())
-        {
+        let let_go = match ending {
+            Ending::Complete => lock(&inner.sched).live.remove(key.as_str()),
+            Ending::Stop { .. } => None,
+        };
+        if let Some(task) = &let_go {
             task.stop.notify_one();
-            let_go = true;
         }
         if let (Some(session), Some(client)) = (&run.card.remote_session, client) {
             let session = SessionId::from(session.as_str());
@@ -912,8 +912,10 @@ impl Launcher {
             if let Err(e) = result
                 && !e.status().is_some_and(|s| gone.contains(&s))
             {
-                if let_go {
-                    // The card stays live: drive it again.
+                if let Some(task) = let_go {
+                    // The card stays live: drive it again. The old drive is aborted if it has
+                    // not ended yet, so the two never share the lease.
+                    task.handle.abort();
                     self.admit(key, &run.card, None);
                 }
                 return Err(LauncherError::Api { step, source: e });
