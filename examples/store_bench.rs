@@ -24,25 +24,21 @@ use serde_json::json;
 /// A realistic Managed Agents event: an `agent.message` with a paragraph of text.
 fn event(session: &str, i: usize) -> LogEvent {
     let id = format!("sevt_01J{session}{i:08}");
-    LogEvent {
-        event_id: id.clone(),
-        processed: true,
-        payload: serde_json::value::to_raw_value(&json!({
-            "type": "agent.message",
-            "id": id,
-            "content": [{
-                "type": "text",
-                "text": format!(
-                    "Step {i}: I read the failing test in tests/integration/follow.rs, traced the \
-                     duplicate to the backfill path that re-sends the last page after a reconnect, \
-                     and changed the pump to skip event ids it has already stored. Running the \
-                     suite again now; I will report the result and open a pull request."
-                ),
-            }],
-            "processed_at": "2026-03-15T10:01:20.123456Z",
-        }))
-        .unwrap(),
-    }
+    let payload = json!({
+        "type": "agent.message",
+        "id": id,
+        "content": [{
+            "type": "text",
+            "text": format!(
+                "Step {i}: I read the failing test in tests/integration/follow.rs, traced the \
+                 duplicate to the backfill path that re-sends the last page after a reconnect, \
+                 and changed the pump to skip event ids it has already stored. Running the \
+                 suite again now; I will report the result and open a pull request."
+            ),
+        }],
+        "processed_at": "2026-03-15T10:01:20.123456Z",
+    });
+    LogEvent::from_value(id, true, &payload).unwrap()
 }
 
 fn events(session: &str, n: usize) -> Vec<LogEvent> {

@@ -873,14 +873,14 @@ impl Launcher {
                 state: run.card.state,
             });
         }
-        // Completing: let the live drive go first. Archiving terminates the session, and a
-        // drive still pumping would end the card `stopped` on that event before this call
-        // records `completed`. (A stop lets it go after the interrupt: an interrupted session
-        // only goes idle.)
         let client = match &run.card.remote_session {
             Some(_) => Some(inner.client(&run).await?),
             None => None,
         };
+        // Completing: let the live drive go first. Archiving terminates the session, and a
+        // drive still pumping would end the card `stopped` on that event before this call
+        // records `completed`. (A stop lets it go after the interrupt: an interrupted session
+        // only goes idle.)
         let let_go = match ending {
             Ending::Complete => lock(&inner.sched).live.remove(key.as_str()),
             Ending::Stop { .. } => None,

@@ -141,14 +141,14 @@ impl Store for MemoryStore {
             return Ok(Vec::new());
         };
         let start = usize::try_from(after).unwrap_or(usize::MAX);
-        log.events
+        Ok(log
+            .events
             .iter()
             .enumerate()
             .skip(start)
             .take(limit)
             .map(|(i, e)| (i as u64 + 1, e.clone()))
-            .map(Ok)
-            .collect()
+            .collect())
     }
 
     async fn cursor(&self, session: &str) -> Result<Option<u64>> {

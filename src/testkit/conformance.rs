@@ -45,12 +45,8 @@ fn unique(prefix: &str) -> String {
 // A `json!` object with string keys always serialises.
 #[allow(clippy::expect_used)]
 fn ev(id: &str, processed: bool) -> LogEvent {
-    LogEvent {
-        event_id: id.to_owned(),
-        processed,
-        payload: serde_json::value::to_raw_value(&json!({ "id": id, "processed": processed }))
-            .expect("a json! value serialises"),
-    }
+    LogEvent::from_value(id, processed, &json!({ "id": id, "processed": processed }))
+        .expect("a json! value serialises")
 }
 
 fn t0() -> DateTime<Utc> {

@@ -109,14 +109,8 @@ mod shared_file {
 }
 
 fn ev(id: &str, processed: bool) -> LogEvent {
-    LogEvent {
-        event_id: id.to_owned(),
-        processed,
-        payload: serde_json::value::to_raw_value(
-            &json!({ "id": id, "type": "agent.message", "processed": processed }),
-        )
-        .unwrap(),
-    }
+    let payload = json!({ "id": id, "type": "agent.message", "processed": processed });
+    LogEvent::from_value(id, processed, &payload).unwrap()
 }
 
 async fn two_stores(dir: &TempDir) -> (Arc<SqliteStore>, Arc<SqliteStore>) {
