@@ -1638,6 +1638,16 @@ async fn the_watchdog_leaves_cards_waiting_for_a_person_alone() {
 
 // ---- 8. Concurrency -------------------------------------------------------------------------
 
+/// Assigns tasks T-1, T-2 and T-3, in order; their cards.
+async fn assign_three(h: &H, l: &Launcher) -> Vec<SessionCardId> {
+    let mut cards = Vec::new();
+    for t in ["T-1", "T-2", "T-3"] {
+        let out = l.on_assigned(h.assign(&format!("assign-{t}"), t)).await;
+        cards.push(started(&out.unwrap()));
+    }
+    cards
+}
+
 fn working(state: SessionState) -> bool {
     matches!(
         state,
@@ -1651,14 +1661,7 @@ async fn one_slot_per_agent_runs_three_tasks_one_after_another() {
     h.fake
         .set_default_script(Script::reply("Done.").with_delay(Duration::from_millis(40)));
     let l = h.launcher(config(|c| c.max_concurrent_per_agent = 1));
-    let mut cards = Vec::new();
-    for t in ["T-1", "T-2", "T-3"] {
-        cards.push(started(
-            &l.on_assigned(h.assign(&format!("assign-{t}"), t))
-                .await
-                .unwrap(),
-        ));
-    }
+    let cards = assign_three(&h, &l).await;
     // The first works; the others wait without a remote session.
     let first = h.wait_state(&cards[0], SessionState::Running).await;
     assert!(first.card.remote_session.is_some());
@@ -1708,14 +1711,7 @@ async fn a_queued_card_can_be_stopped() {
     h.fake
         .set_default_script(Script::reply("Done.").with_delay(Duration::from_millis(40)));
     let l = h.launcher(config(|c| c.max_concurrent_per_agent = 1));
-    let mut cards = Vec::new();
-    for t in ["T-1", "T-2", "T-3"] {
-        cards.push(started(
-            &l.on_assigned(h.assign(&format!("assign-{t}"), t))
-                .await
-                .unwrap(),
-        ));
-    }
+    let cards = assign_three(&h, &l).await;
     assert_eq!(h.run(&cards[1]).await.card.state, SessionState::Queued);
     let stopped = l.stop(&h.ws, &cards[1], None).await.unwrap();
     assert_eq!(stopped.state, SessionState::Stopped);

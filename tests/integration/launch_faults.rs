@@ -649,75 +649,57 @@ async fn a_crash_before_the_vault_create_then_resume_creates_one() {
     assert_one_clean_start(&h, &card).await;
 }
 
-/// The vault create is committed but its response is lost: the launcher finds the vault by
-/// the card id in its metadata instead of failing or creating another.
+/// `POST path` (a create) is committed but its response is lost: the launcher finds the
+/// object by the card id in its metadata instead of failing or creating another.
+async fn a_lost_create_response_is_adopted(path: &str) {
+    let h = H::new().await;
+    h.fake.faults().drop_after_commit(1, post(path));
+    let l = launcher_with(&h, TestSink::new(&h, 0), config());
+    let card = started(&l, &h, "assign-1", "T-1").await;
+    assert_one_clean_start(&h, &card).await;
+    assert!(
+        h.fake
+            .faults()
+            .injected()
+            .iter()
+            .any(|i| matches!(i, Injected::DropAfterCommit { path: p, .. } if p == path))
+    );
+}
+
+/// The process crashes while `POST path` (creating a `kind`) is in flight — committed on the
+/// server, the answer not yet read, the card at `stage`: the resume adopts that object.
+async fn a_crash_during_a_create_then_resume_adopts_it(path: &str, kind: &str, stage: Stage) {
+    let h = H::new().await;
+    h.fake.faults().delay(1, post(path), Duration::from_secs(5));
+    let sink = TestSink::new(&h, 0);
+    let l1 = launcher_with(&h, sink.clone(), config());
+    let card = started(&l1, &h, "assign-1", "T-1").await;
+    until_held(&h, path).await;
+    assert_eq!(objects_of(&h, kind, &card).len(), 1);
+    assert_eq!(h.run(&card).await.launch.stage, stage);
+    let _l2 = restart(&l1, launcher_with(&h, sink, config())).await;
+    assert_one_clean_start(&h, &card).await;
+}
+
 #[tokio::test]
 async fn a_lost_vault_create_response_is_adopted() {
-    let h = H::new().await;
-    h.fake.faults().drop_after_commit(1, post("/v1/vaults"));
-    let l = launcher_with(&h, TestSink::new(&h, 0), config());
-    let card = started(&l, &h, "assign-1", "T-1").await;
-    assert_one_clean_start(&h, &card).await;
-    assert!(
-        h.fake
-            .faults()
-            .injected()
-            .iter()
-            .any(|i| matches!(i, Injected::DropAfterCommit { path, .. } if path == "/v1/vaults"))
-    );
+    a_lost_create_response_is_adopted("/v1/vaults").await;
 }
 
-/// The process crashes while the vault create is in flight (committed on the server, the
-/// answer not yet read): the resume adopts that vault.
 #[tokio::test]
 async fn a_crash_during_the_vault_create_then_resume_adopts_the_vault() {
-    let h = H::new().await;
-    h.fake
-        .faults()
-        .delay(1, post("/v1/vaults"), Duration::from_secs(5));
-    let sink = TestSink::new(&h, 0);
-    let l1 = launcher_with(&h, sink.clone(), config());
-    let card = started(&l1, &h, "assign-1", "T-1").await;
-    until_held(&h, "/v1/vaults").await;
-    assert_eq!(objects_of(&h, "vault", &card).len(), 1);
-    let _l2 = restart(&l1, launcher_with(&h, sink, config())).await;
-    assert_one_clean_start(&h, &card).await;
+    a_crash_during_a_create_then_resume_adopts_it("/v1/vaults", "vault", Stage::Queued).await;
 }
 
-/// The session create is committed but its response is lost: adopted by its metadata.
 #[tokio::test]
 async fn a_lost_session_create_response_is_adopted() {
-    let h = H::new().await;
-    h.fake.faults().drop_after_commit(1, post("/v1/sessions"));
-    let l = launcher_with(&h, TestSink::new(&h, 0), config());
-    let card = started(&l, &h, "assign-1", "T-1").await;
-    assert_one_clean_start(&h, &card).await;
-    assert!(
-        h.fake
-            .faults()
-            .injected()
-            .iter()
-            .any(|i| matches!(i, Injected::DropAfterCommit { path, .. } if path == "/v1/sessions"))
-    );
+    a_lost_create_response_is_adopted("/v1/sessions").await;
 }
 
-/// The process crashes while the session create is in flight: the resume adopts the session.
 #[tokio::test]
 async fn a_crash_during_the_session_create_then_resume_adopts_the_session() {
-    let h = H::new().await;
-    h.fake.faults().delay(
-        1,
-        RequestMatch::new("POST", "/v1/sessions"),
-        Duration::from_secs(5),
-    );
-    let sink = TestSink::new(&h, 0);
-    let l1 = launcher_with(&h, sink.clone(), config());
-    let card = started(&l1, &h, "assign-1", "T-1").await;
-    until_held(&h, "/v1/sessions").await;
-    assert_eq!(objects_of(&h, "session", &card).len(), 1);
-    assert_eq!(h.run(&card).await.launch.stage, Stage::VaultCreated);
-    let _l2 = restart(&l1, launcher_with(&h, sink, config())).await;
-    assert_one_clean_start(&h, &card).await;
+    a_crash_during_a_create_then_resume_adopts_it("/v1/sessions", "session", Stage::VaultCreated)
+        .await;
 }
 
 /// The process crashes while the first message is in flight (committed: the session is
